@@ -1,0 +1,528 @@
+"""Configuration as data: recipients.yaml, schedules.yaml and directives/*.yaml.
+
+A clerk edits these files, so every problem is reported at once with the file, the path inside it,
+the line where it can be found, and what to do about it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+EMAIL_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$")
+CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+
+
+def nfc(text: str) -> str:
+    """Vietnamese text arrives composed or decomposed; compare and store it composed."""
+    return unicodedata.normalize("NFC", text)
+
+
+def _text(value: str) -> str:
+    value = nfc(value).strip()
+    if not value:
+        raise ValueError("must not be empty")
+    return value
+
+
+def _single_line(value: str) -> str:
+    value = _text(value)
+    if "\r" in value or "\n" in value:
+        raise ValueError("must be on one line (it goes into mail headers and document titles)")
+    return value
+
+
+def _email(value: str) -> str:
+    value = value.strip()
+    if not EMAIL_RE.match(value):
+        raise ValueError(f"{value!r} is not an e-mail address; write it as name@domain, e.g. ubnd@caoson.example")
+    return value
+
+
+def _code(value: str) -> str:
+    value = value.strip()
+    if not CODE_RE.match(value):
+        raise ValueError(
+            f"{value!r} is not a valid code; use letters, digits, '-' or '_' only (e.g. XA-CAOSON)"
+        )
+    return value
+
+
+Text = Annotated[str, AfterValidator(_text)]
+Line = Annotated[str, AfterValidator(_single_line)]
+Email = Annotated[str, AfterValidator(_email)]
+Code = Annotated[str, AfterValidator(_code)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------- recipients.yaml
+
+
+class UnitKind(StrEnum):
+    department = "department"
+    commune = "commune"
+    town = "town"
+    organisation = "organisation"
+
+
+class Office(_Model):
+    parent: Line | None = None
+    name: Line
+    short_name: Line
+    place: Line
+    department: Line
+    email: Email
+    sender_name: Line
+
+
+class Group(_Model):
+    code: Code
+    name: Line
+
+
+class Unit(_Model):
+    code: Code
+    name: Line
+    kind: UnitKind
+    emails: list[Email] = Field(min_length=1)
+    groups: list[Code] = Field(min_length=1)
+
+
+class Leader(_Model):
+    code: Code
+    title: Line
+    name: Line | None = None
+    email: Email
+
+
+class DataOfficer(_Model):
+    name: Line
+    title: Line | None = None
+    email: Email
+
+
+class Recipients(_Model):
+    office: Office
+    groups: list[Group]
+    units: list[Unit] = Field(min_length=1)
+    leadership: list[Leader] = []
+    data_officers: list[DataOfficer] = []
+
+    def unit(self, code: str) -> Unit:
+        for unit in self.units:
+            if unit.code == code:
+                return unit
+        raise KeyError(code)
+
+    def group(self, code: str) -> Group:
+        for group in self.groups:
+            if group.code == code:
+                return group
+        raise KeyError(code)
+
+    def units_in(self, groups: Iterable[str]) -> list[Unit]:
+        wanted = set(groups)
+        return [u for u in self.units if wanted.intersection(u.groups)]
+
+
+# --------------------------------------------------------------------------- schedules.yaml
+
+
+class Schedules(_Model):
+    timezone: str = "Asia/Ho_Chi_Minh"
+    flows: dict[str, Line] = {}
+    reminders: dict[str, Any] = {}
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Asia/Ho_Chi_Minh") from exc
+        return value
+
+    @field_validator("flows")
+    @classmethod
+    def _cron_fields(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, cron in value.items():
+            if len(cron.split()) != 5:
+                raise ValueError(
+                    f"{name}: {cron!r} is not a cron expression; write five fields, e.g. '30 7 * * 1-6'"
+                )
+        return value
+
+
+# --------------------------------------------------------------------------- directives/*.yaml
+
+DEADLINE_RE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})(?:/(\d{4}))?\s*$")
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """A deadline as the letter states it: once (dd/mm/yyyy) or every year (dd/mm)."""
+
+    day: int
+    month: int
+    year: int | None  # None: recurs every year
+
+    @classmethod
+    def parse(cls, text: str) -> Deadline:
+        match = DEADLINE_RE.match(str(text))
+        if not match:
+            raise ValueError(
+                f"deadline {text!r} does not parse; write dd/mm/yyyy for a one-off date (20/02/2023) "
+                "or dd/mm for a date that recurs every year (15/05)"
+            )
+        day, month, year = int(match[1]), int(match[2]), int(match[3]) if match[3] else None
+        try:
+            dt.date(year or 2000, month, day)  # 2000 is a leap year: 29/02 is allowed as recurring
+        except ValueError as exc:
+            raise ValueError(f"deadline {text!r} is not a real date ({exc})") from exc
+        return cls(day, month, year)
+
+    def __str__(self) -> str:
+        return f"{self.day:02d}/{self.month:02d}" + (f"/{self.year}" if self.year else "")
+
+
+def _deadline(value: Any) -> Deadline:
+    if isinstance(value, Deadline):
+        return value
+    if isinstance(value, dt.date):
+        return Deadline(value.day, value.month, value.year)
+    return Deadline.parse(str(value))
+
+
+DeadlineField = Annotated[Deadline, AfterValidator(lambda v: v)]
+
+
+class Indicator(_Model):
+    code: Code
+    label: Line
+    unit: Line | None = None
+
+
+class Rule(_Model):
+    """A validation rule between two indicators, DHIS2-style: left op right."""
+
+    left: Code
+    op: Literal["<=", "<", ">=", ">", "=="]
+    right: Code
+    message: Line
+
+
+FormKind = Literal["children-list", "periodic-report"]
+
+
+class Requirement(_Model):
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+    code: Code
+    title: Line
+    from_groups: list[Code] = Field(min_length=1)
+    form: FormKind
+    deadline: Deadline
+    before: bool = False
+    period: Literal["year", "H1"] = "year"
+    item: int | None = None
+    indicators: list[Indicator] = []
+    rules: list[Rule] = []
+
+    @field_validator("deadline", mode="before")
+    @classmethod
+    def _parse_deadline(cls, value: Any) -> Deadline:
+        return _deadline(value)
+
+    @property
+    def recurring(self) -> bool:
+        return self.deadline.year is None
+
+
+class Signer(_Model):
+    authority: list[Line] = Field(min_length=1)
+    name: Line
+
+
+class Distribution(_Model):
+    heading: Line | None = None
+    lines: list[Line] = Field(min_length=1)
+
+
+class Directive(_Model):
+    code: Code
+    kind: Line = "Công văn"
+    symbol: Line
+    year: int = Field(ge=2000, le=2100)
+    subject: Line
+    subject_lines: list[Line] = []
+    addressees: list[Code] = Field(min_length=1)
+    opening: Text
+    items: list[Text] = Field(min_length=1)
+    closing: Text
+    signer: Signer
+    distribution: Distribution
+    requirements: list[Requirement] = []
+
+    def requirement(self, code: str) -> Requirement:
+        for requirement in self.requirements:
+            if requirement.code == code:
+                return requirement
+        raise KeyError(code)
+
+
+# --------------------------------------------------------------------------- loading and checking
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in a configuration file, located so the clerk can find it."""
+
+    file: str
+    path: str
+    message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+
+
+class ConfigError(Exception):
+    """Raised with every problem found, never just the first."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+def _line_index(node: yaml.Node, path: tuple = (), index: dict | None = None) -> dict[tuple, int]:
+    """Map each path inside a YAML document to its 1-based line number."""
+    index = {} if index is None else index
+    index[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            key_path = (*path, key.value)
+            index[key_path] = key.start_mark.line + 1
+            _line_index(value, key_path, index)
+            index[key_path] = key.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _line_index(item, (*path, i), index)
+    return index
+
+
+def _format_path(path: Iterable[Any]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+@dataclass
+class _Loaded:
+    data: Any
+    lines: dict[tuple, int]
+    file: str
+
+    def line(self, path: tuple) -> int | None:
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            path = path[:-1]
+        return self.lines.get(())
+
+    def problem(self, path: tuple, message: str) -> Problem:
+        return Problem(self.file, _format_path(path), message, self.line(path))
+
+
+def _read_yaml(path: Path, problems: list[Problem]) -> _Loaded | None:
+    if not path.exists():
+        problems.append(Problem(str(path), "", "file not found; create it or set FOLLOWUP_CONFIG to its folder"))
+        return None
+    text = path.read_text(encoding="utf-8")
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        problems.append(Problem(str(path), "", f"not valid YAML: {getattr(exc, 'problem', exc)}", line))
+        return None
+    return _Loaded(data, _line_index(node) if node is not None else {}, str(path))
+
+
+def _validate(model: type[BaseModel], loaded: _Loaded, problems: list[Problem]) -> Any:
+    try:
+        return model.model_validate(loaded.data if loaded.data is not None else {})
+    except ValidationError as exc:
+        for err in exc.errors():
+            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+            message = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "missing":
+                message = "is required but missing"
+            elif err["type"] == "extra_forbidden":
+                message = "is not a known field; check its spelling"
+            problems.append(loaded.problem(loc, message))
+        return None
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything the clerk configures, validated together."""
+
+    root: Path
+    recipients: Recipients
+    schedules: Schedules
+    directives: dict[str, Directive]
+
+    def directive(self, code: str) -> Directive:
+        try:
+            return self.directives[code]
+        except KeyError:
+            known = ", ".join(sorted(self.directives)) or "none"
+            raise KeyError(f"no directive {code!r} in {self.root / 'directives'}; known: {known}") from None
+
+
+def _cross_check_recipients(recipients: Recipients, loaded: _Loaded, problems: list[Problem]) -> None:
+    group_codes = [g.code for g in recipients.groups]
+    seen: dict[str, int] = {}
+    for i, group in enumerate(recipients.groups):
+        if group.code in seen:
+            problems.append(loaded.problem(("groups", i, "code"), f"duplicate group code {group.code!r}"))
+        seen[group.code] = i
+    seen_units: dict[str, int] = {}
+    seen_mail: dict[str, str] = {}
+    for i, unit in enumerate(recipients.units):
+        if unit.code in seen_units:
+            problems.append(
+                loaded.problem(
+                    ("units", i, "code"),
+                    f"duplicate unit code {unit.code!r} (also units[{seen_units[unit.code]}]); "
+                    "every unit needs its own code",
+                )
+            )
+        seen_units.setdefault(unit.code, i)
+        for j, group in enumerate(unit.groups):
+            if group not in group_codes:
+                problems.append(
+                    loaded.problem(
+                        ("units", i, "groups", j),
+                        f"unknown group {group!r}; known groups: {', '.join(group_codes)}",
+                    )
+                )
+        for j, email in enumerate(unit.emails):
+            key = email.lower()
+            if key in seen_mail and seen_mail[key] != unit.code:
+                problems.append(
+                    loaded.problem(
+                        ("units", i, "emails", j),
+                        f"{email} is also the address of {seen_mail[key]}; replies could not be told apart",
+                    )
+                )
+            seen_mail.setdefault(key, unit.code)
+
+
+def _cross_check_directive(
+    directive: Directive, recipients: Recipients | None, loaded: _Loaded, problems: list[Problem]
+) -> None:
+    expected = Path(loaded.file).stem
+    if directive.code != expected:
+        problems.append(
+            loaded.problem(("code",), f"code {directive.code!r} differs from the file name; name it {expected!r}")
+        )
+    groups = {g.code for g in recipients.groups} if recipients else None
+    if groups is not None:
+        for i, code in enumerate(directive.addressees):
+            if code not in groups:
+                problems.append(
+                    loaded.problem(("addressees", i), f"unknown group {code!r}; known: {', '.join(sorted(groups))}")
+                )
+    seen: set[str] = set()
+    for i, req in enumerate(directive.requirements):
+        if req.code in seen:
+            problems.append(loaded.problem(("requirements", i, "code"), f"duplicate requirement {req.code!r}"))
+        seen.add(req.code)
+        for j, group in enumerate(req.from_groups):
+            if groups is not None and group not in groups:
+                problems.append(
+                    loaded.problem(
+                        ("requirements", i, "from_groups", j),
+                        f"requirement {req.code!r} asks group {group!r}, which recipients.yaml does not define",
+                    )
+                )
+            elif group not in directive.addressees:
+                problems.append(
+                    loaded.problem(
+                        ("requirements", i, "from_groups", j),
+                        f"group {group!r} is asked to reply but is not among the addressees; add it to addressees",
+                    )
+                )
+        if req.form == "periodic-report" and not req.indicators:
+            problems.append(
+                loaded.problem(("requirements", i, "indicators"), "a periodic report needs at least one indicator")
+            )
+        codes = {ind.code for ind in req.indicators}
+        for j, rule in enumerate(req.rules):
+            for side in ("left", "right"):
+                if getattr(rule, side) not in codes:
+                    problems.append(
+                        loaded.problem(
+                            ("requirements", i, "rules", j, side),
+                            f"rule names indicator {getattr(rule, side)!r}, which this requirement does not ask for",
+                        )
+                    )
+        if req.deadline.year is not None and req.deadline.year < directive.year:
+            problems.append(
+                loaded.problem(
+                    ("requirements", i, "deadline"),
+                    f"deadline {req.deadline} falls before the directive's year {directive.year}",
+                )
+            )
+
+
+def load_config(root: Path) -> Config:
+    """Read and validate every configuration file under ``root``; raise ConfigError listing all problems."""
+    problems: list[Problem] = []
+    recipients = schedules = None
+
+    loaded = _read_yaml(root / "recipients.yaml", problems)
+    if loaded:
+        recipients = _validate(Recipients, loaded, problems)
+        if recipients:
+            _cross_check_recipients(recipients, loaded, problems)
+
+    loaded_s = _read_yaml(root / "schedules.yaml", problems)
+    if loaded_s:
+        schedules = _validate(Schedules, loaded_s, problems)
+
+    directives: dict[str, Directive] = {}
+    folder = root / "directives"
+    files = sorted(folder.glob("*.yaml")) if folder.is_dir() else []
+    if not files:
+        problems.append(Problem(str(folder), "", "no directive found; add one file per directive, e.g. 2023-x.yaml"))
+    for file in files:
+        loaded_d = _read_yaml(file, problems)
+        if not loaded_d:
+            continue
+        directive = _validate(Directive, loaded_d, problems)
+        if directive:
+            _cross_check_directive(directive, recipients, loaded_d, problems)
+            directives[directive.code] = directive
+
+    if problems:
+        raise ConfigError(problems)
+    assert recipients is not None and schedules is not None
+    return Config(root=root, recipients=recipients, schedules=schedules, directives=directives)
