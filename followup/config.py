@@ -19,7 +19,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-EMAIL_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$")
+EMAIL_RE = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$"
+)
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
 
@@ -52,9 +54,7 @@ def _email(value: str) -> str:
 def _code(value: str) -> str:
     value = value.strip()
     if not CODE_RE.match(value):
-        raise ValueError(
-            f"{value!r} is not a valid code; use letters, digits, '-' or '_' only (e.g. XA-CAOSON)"
-        )
+        raise ValueError(f"{value!r} is not a valid code; use letters, digits, '-' or '_' only (e.g. XA-CAOSON)")
     return value
 
 
@@ -160,9 +160,7 @@ class Schedules(_Model):
     def _cron_fields(cls, value: dict[str, str]) -> dict[str, str]:
         for name, cron in value.items():
             if len(cron.split()) != 5:
-                raise ValueError(
-                    f"{name}: {cron!r} is not a cron expression; write five fields, e.g. '30 7 * * 1-6'"
-                )
+                raise ValueError(f"{name}: {cron!r} is not a cron expression; write five fields, e.g. '30 7 * * 1-6'")
         return value
 
 

@@ -1,0 +1,83 @@
+"""Dispatch flow: number and render the letter once, queue a message per unit, send, report."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_table_artifact
+
+from followup import clock
+from followup.config import load_config
+from followup.dispatch import (
+    DispatchReport,
+    Outcome,
+    addressed_units,
+    deliver,
+    mail_kit,
+    open_dispatch,
+    plan,
+    queue_messages,
+)
+from followup.outbox import RetryPolicy, ServerUnavailable, open_sender
+from followup.settings import Settings
+from followup.storage.db import open_database
+
+#: Set by the command line to show progress; the flow itself only counts.
+on_progress: Callable[[Outcome], None] | None = None
+
+
+@task(
+    retries=2,
+    retry_delay_seconds=30,
+    retry_condition_fn=lambda t, r, s: isinstance(s.result(raise_on_failure=False), ServerUnavailable),
+)
+def send_queued(
+    settings: Settings, directive_code: str, units: list[str] | None, resend: bool, signed: str | None
+) -> DispatchReport:
+    """Everything that touches the store and the mail server, repeatable: a rerun sends only what is missing."""
+    config = load_config(settings.config)
+    directive = config.directive(directive_code)
+    targets = addressed_units(directive, config.recipients, units)
+    Session = open_database(settings.db_url)
+    with Session() as session:
+        dispatch = open_dispatch(
+            session, config, directive, clock.now(), settings.documents, Path(signed) if signed else None
+        )
+        kit = mail_kit(config, directive, dispatch)
+        queue, skipped = queue_messages(session, kit, dispatch, targets, resend, clock.now())
+        sender = open_sender(settings.smtp_url, settings.outbox, RetryPolicy())
+        sent = deliver(session, sender, kit, queue, clock.now, on_progress)
+        return DispatchReport(
+            directive.code, dispatch.number.label, Path(dispatch.letter_path), skipped + sent, sender.where
+        )
+
+
+@flow(name="dispatch", log_prints=False)
+def dispatch_flow(
+    directive: str,
+    units: list[str] | None = None,
+    dry_run: bool = False,
+    resend: bool = False,
+    signed: str | None = None,
+) -> DispatchReport:
+    """Send a directive to every addressed unit, exactly once."""
+    logger = get_run_logger()
+    settings = Settings()
+    if dry_run:
+        config = load_config(settings.config)
+        d = config.directive(directive)
+        outcomes = plan(config, d, addressed_units(d, config.recipients, units), clock.today())
+        return DispatchReport(d.code, "(chưa cấp số)", Path(), outcomes, "dry run")
+    report = send_queued(settings, directive, units, resend, signed)
+    counts = report.counts()
+    logger.info(
+        "dispatch %s: %s sent, %s skipped, %s failed", directive, counts["sent"], counts["skipped"], counts["failed"]
+    )
+    create_table_artifact(
+        key=f"dispatch-{directive}".lower().replace("_", "-"),
+        table=[{"status": s, "units": n} for s, n in counts.items() if s != "planned"],
+        description=f"Dispatch of {directive} ({report.number}): messages by status",
+    )
+    return report

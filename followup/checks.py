@@ -1,0 +1,120 @@
+"""`followup check`: every problem of the configuration, the templates and the connections, at once."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import jinja2
+from jinja2 import meta
+
+from followup import documents
+from followup.config import Config, ConfigError, load_config
+from followup.settings import Settings
+
+#: Variables the e-mail templates may use (see followup.dispatch.MailKit.outgoing).
+MAIL_VARIABLES = {
+    "directive": {
+        "unit_name",
+        "office_name",
+        "office_department",
+        "document_kind",
+        "number",
+        "issued_on",
+        "subject",
+        "requests",
+        "tag",
+    },
+}
+
+
+def check_templates(config: Config) -> list[str]:
+    problems: list[str] = []
+    letter = config.root / "templates" / "directive.docx"
+    if not letter.exists():
+        problems.append(f"{letter}: missing; run scripts/build_templates.py to recreate the default letter template")
+    else:
+        for directive in config.directives.values():
+            context = documents.letter_context(directive, config.recipients, 1, dt.date(directive.year, 1, 1))
+            try:
+                missing = documents.missing_variables(letter, context)
+            except Exception as exc:  # a broken template must be reported, not crash the check
+                problems.append(f"{letter}: cannot be read as a docxtpl template ({exc}); was a tag split by Word?")
+                break
+            for name in sorted(missing):
+                problems.append(
+                    f"{letter}: uses {{{{ {name} }}}}, which directive {directive.code} does not provide; "
+                    f"known: {', '.join(sorted(context))}"
+                )
+    folder = config.root / "templates" / "email"
+    env = jinja2.Environment(autoescape=True)
+    for purpose, known in MAIL_VARIABLES.items():
+        for ext in ("txt", "html"):
+            path = folder / f"{purpose}.{ext}"
+            if not path.exists():
+                problems.append(f"{path}: missing; every message needs a {ext} body")
+                continue
+            try:
+                ast = env.parse(path.read_text(encoding="utf-8"))
+            except jinja2.TemplateSyntaxError as exc:
+                problems.append(f"{path}:{exc.lineno}: template syntax error: {exc.message}")
+                continue
+            for name in sorted(meta.find_undeclared_variables(ast) - known):
+                problems.append(
+                    f"{path}: uses {{{{ {name} }}}}, which is not provided; known: {', '.join(sorted(known))}"
+                )
+    return problems
+
+
+def check_connections(settings: Settings) -> tuple[list[str], list[str]]:
+    from followup.inbox import open_inbox
+    from followup.outbox import SendFailure, SmtpSender, SmtpSettings
+    from followup.storage.db import open_database
+
+    problems, notes = [], []
+    try:
+        open_database(settings.db_url)
+        notes.append(f"database ready ({_safe_url(settings.db_url)})")
+    except Exception as exc:
+        problems.append(f"FOLLOWUP_DATABASE_URL: cannot open the database: {type(exc).__name__}: {exc}")
+    if settings.smtp_url:
+        try:
+            sender = SmtpSender(SmtpSettings.from_url(settings.smtp_url))
+            with sender:
+                sender._smtp = sender._connect()
+                sender._smtp.noop()
+            notes.append(f"SMTP server answers ({sender.where})")
+        except (ValueError, SendFailure, OSError) as exc:
+            problems.append(f"FOLLOWUP_SMTP_URL: {exc}")
+    else:
+        notes.append(f"no FOLLOWUP_SMTP_URL: mail goes to the Maildir {settings.outbox}")
+    if settings.imap_url:
+        try:
+            with open_inbox(settings.imap_url, settings.inbox) as inbox:
+                next(iter(inbox.fetch_unprocessed(limit=0)), None)
+            notes.append("IMAP server answers")
+        except Exception as exc:
+            problems.append(f"FOLLOWUP_IMAP_URL: {exc}")
+    else:
+        notes.append(f"no FOLLOWUP_IMAP_URL: replies are read from the Maildir {settings.inbox}")
+    return problems, notes
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def check_everything(settings: Settings) -> tuple[list[str], list[str]]:
+    """(problems, notes): configuration first; templates and connections only if it loads."""
+    try:
+        config = load_config(Path(settings.config))
+    except ConfigError as exc:
+        return [str(p) for p in exc.problems], []
+    notes = [
+        f"configuration in {config.root}: {len(config.recipients.units)} units, {len(config.directives)} directive(s)"
+    ]
+    problems = check_templates(config)
+    connection_problems, connection_notes = check_connections(settings)
+    return problems + connection_problems, notes + connection_notes

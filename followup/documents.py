@@ -1,0 +1,226 @@
+"""The directive letter as a document: its context, its rendering, its text, its PDF.
+
+Plain functions: the template is the only file read (to_pdf aside, which runs LibreOffice when present).
+Layout rules follow Decree 30/2020/NĐ-CP; the template itself is built by scripts/build_templates.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import io
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from docx import Document
+from docx.table import Table
+from docx.text.paragraph import Paragraph
+from docxtpl import DocxTemplate, RichText
+
+from followup.config import Directive, Recipients
+
+FONT = "Times New Roman"
+BODY_SIZE = 28  # half-points: 14 pt, the body size of the template
+PDF_TIMEOUT = 180  # seconds; a cold LibreOffice start with a fresh profile takes several
+
+# Where an office name breaks onto its second line: before the level of the administrative unit.
+_LEVEL_RE = re.compile(r"\s(?=(?:TỈNH|THÀNH PHỐ|HUYỆN|QUẬN|THỊ XÃ|XÃ|PHƯỜNG|THỊ TRẤN)\s)")
+# **bold**, *italic*, ***both***: markers touch the text they wrap and are not part of a longer run of '*'.
+_EMPHASIS_RE = re.compile(r"(?<!\*)(\*{1,3})(?![\s*])(.+?)(?<![\s*])\1(?!\*)", re.DOTALL)
+
+
+class Segment(NamedTuple):
+    """A stretch of text with one emphasis, as the YAML marks it."""
+
+    text: str
+    bold: bool = False
+    italic: bool = False
+
+
+# --------------------------------------------------------------------------- dates and names
+
+
+def vn_date_parts(date: dt.date) -> tuple[str, str, str]:
+    """Day, month and year as Decree 30 writes them: a day below 10 and the months 1 and 2 take a leading
+    zero (so "tháng 01" cannot be misread or extended), months 3-12 do not."""
+    month = f"{date.month:02d}" if date.month < 3 else str(date.month)
+    return f"{date.day:02d}", month, str(date.year)
+
+
+def vn_date_line(place: str, date: dt.date) -> str:
+    """The place-and-date line of a letter, e.g. "Bạch Thông, ngày 05 tháng 02 năm 2023"."""
+    day, month, year = vn_date_parts(date)
+    return f"{place}, ngày {day} tháng {month} năm {year}"
+
+
+def office_lines(name: str) -> list[str]:
+    """Split an issuing body's name over two lines the way letterheads print it:
+    "ỦY BAN NHÂN DÂN HUYỆN BẠCH THÔNG" -> ["ỦY BAN NHÂN DÂN", "HUYỆN BẠCH THÔNG"]."""
+    parts = _LEVEL_RE.split(name.strip(), maxsplit=1)
+    return [part.strip() for part in parts if part.strip()]
+
+
+def list_lines(entries: list[str], *, dash: bool = True) -> list[str]:
+    """Lines of an enumeration in a letter: each ends with ";", the last with "."."""
+    lines = [entry.rstrip(" ;.") for entry in entries]
+    punctuated = [line + (";" if i < len(lines) - 1 else ".") for i, line in enumerate(lines)]
+    return [f"- {line}" for line in punctuated] if dash else punctuated
+
+
+# --------------------------------------------------------------------------- emphasis
+
+
+def parse_emphasis(text: str, bold: bool = False, italic: bool = False) -> list[Segment]:
+    """Split text marked with **bold** and *italic* into segments; a lone '*' stays as it is."""
+    segments: list[Segment] = []
+    position = 0
+    for match in _EMPHASIS_RE.finditer(text):
+        if match.start() > position:
+            segments.append(Segment(text[position : match.start()], bold, italic))
+        marker = len(match[1])
+        segments.extend(parse_emphasis(match[2], bold or marker >= 2, italic or marker in (1, 3)))
+        position = match.end()
+    if position < len(text):
+        segments.append(Segment(text[position:], bold, italic))
+    return segments
+
+
+def rich_text(segments: list[Segment]) -> RichText:
+    """Runs for the template's {{r ...}} tags.
+
+    The run XML is written here rather than by RichText.add, which orders w:rPr children against the schema
+    (w:sz before w:b and w:rFonts) and leaves out the east-asian font slot unless asked. The text is escaped
+    here, and RichText is markup-safe, so autoescape does not escape it twice. The runs do not inherit the
+    template run's format, so each names its font and size.
+    """
+    rich = RichText()
+    fonts = f'<w:rFonts w:ascii="{FONT}" w:hAnsi="{FONT}" w:eastAsia="{FONT}" w:cs="{FONT}"/>'
+    size = f'<w:sz w:val="{BODY_SIZE}"/><w:szCs w:val="{BODY_SIZE}"/>'
+    for segment in segments:
+        emphasis = ("<w:b/><w:bCs/>" if segment.bold else "") + ("<w:i/><w:iCs/>" if segment.italic else "")
+        text = html.escape(segment.text, quote=False)
+        rich.xml += f'<w:r><w:rPr>{fonts}{emphasis}{size}</w:rPr><w:t xml:space="preserve">{text}</w:t></w:r>'
+    return rich
+
+
+# --------------------------------------------------------------------------- context and rendering
+
+
+def letter_context(
+    directive: Directive, recipients: Recipients, number: int | None, issued_on: dt.date
+) -> dict[str, Any]:
+    """Everything templates/directive.docx needs, ready to print: no logic is left to the template.
+
+    ``number`` is the register number of the outgoing letter; None before it is issued ("Số: /UBND-...").
+    """
+    office = recipients.office
+    day, month, year = vn_date_parts(issued_on)
+    addressees = [recipients.group(code).name for code in directive.addressees]
+    return {
+        "office_lines": office_lines(office.name),
+        "number": "" if number is None else str(number),
+        "symbol": directive.symbol,
+        "subject_lines": list(directive.subject_lines) or [f"V/v {directive.subject}"],
+        "place": office.place,
+        "day": day,
+        "month": month,
+        "year": year,
+        "addressee_lines": list_lines(addressees, dash=len(addressees) > 1),
+        "opening": rich_text(parse_emphasis(directive.opening)),
+        "items": [{"number": i, "text": rich_text(parse_emphasis(item))} for i, item in enumerate(directive.items, 1)],
+        "closing": rich_text(parse_emphasis(directive.closing)),
+        "distribution_heading": directive.distribution.heading or "",
+        "distribution_lines": list_lines(directive.distribution.lines),
+        "signer_authority": list(directive.signer.authority),
+        "signer_name": directive.signer.name,
+    }
+
+
+def render_letter(template: Path, context: dict[str, Any]) -> bytes:
+    """The rendered letter as .docx bytes; autoescape keeps '&', '<' and quotes in the text from breaking
+    the XML."""
+    document = DocxTemplate(template)
+    document.render(context, autoescape=True)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def template_variables(template: Path) -> set[str]:
+    """The names a template reads from its context (loop variables excluded)."""
+    return set(DocxTemplate(template).get_undeclared_template_variables())
+
+
+def missing_variables(template: Path, context: dict[str, Any]) -> set[str]:
+    """Names the template uses that the context lacks: a configuration check before anything is sent."""
+    return template_variables(template) - set(context)
+
+
+# --------------------------------------------------------------------------- reading back
+
+
+def docx_text(data: bytes) -> list[str]:
+    """The visible text of a .docx in reading order, one entry per non-blank paragraph.
+
+    Tables are read row by row, cell by cell; a merged cell is listed once although python-docx repeats it
+    in every row and column it spans.
+    """
+    document = Document(io.BytesIO(data))
+    lines: list[str] = []
+    _collect(document.iter_inner_content(), lines)
+    return lines
+
+
+def _collect(blocks: Any, lines: list[str]) -> None:
+    for block in blocks:
+        if isinstance(block, Paragraph):
+            if block.text.strip():
+                lines.append(block.text)
+        elif isinstance(block, Table):
+            seen: set[Any] = set()  # the <w:tc> elements themselves: holding them keeps their identity
+            for row in block.rows:
+                for cell in row.cells:
+                    if cell._tc in seen:
+                        continue
+                    seen.add(cell._tc)
+                    _collect(cell.iter_inner_content(), lines)
+
+
+# --------------------------------------------------------------------------- PDF
+
+
+def to_pdf(docx_path: Path, out_dir: Path, timeout: float = PDF_TIMEOUT) -> Path | None:
+    """Convert with LibreOffice, or return None when it is not installed (the .docx is then what is sent).
+
+    A throw-away profile lets conversions run while the clerk has LibreOffice open, and in parallel.
+    """
+    soffice = shutil.which("soffice")
+    if soffice is None:
+        return None
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="followup-lo-") as profile:
+        command = [
+            soffice,
+            f"-env:UserInstallation={Path(profile).resolve().as_uri()}",
+            "--headless",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(out_dir),
+            str(docx_path),
+        ]
+        try:
+            subprocess.run(command, check=True, capture_output=True, timeout=timeout)
+        except subprocess.CalledProcessError as exc:
+            detail = exc.stderr.decode(errors="replace").strip()
+            raise RuntimeError(f"LibreOffice could not convert {docx_path.name} to PDF: {detail}") from exc
+        except subprocess.TimeoutExpired as exc:
+            raise RuntimeError(f"LibreOffice took more than {timeout:.0f} s to convert {docx_path.name}") from exc
+    pdf = out_dir / f"{docx_path.stem}.pdf"
+    if not pdf.exists():
+        raise RuntimeError(f"LibreOffice reported success but wrote no {pdf}")
+    return pdf

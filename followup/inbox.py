@@ -1,0 +1,499 @@
+"""The mailbox where units' replies arrive: IMAP when configured, otherwise a local Maildir.
+
+Collecting replies must be repeatable without losing or double-counting mail, so this module only
+reads raw messages and marks them processed; it never deletes anything.
+
+``FOLLOWUP_IMAP_URL`` format::
+
+    imap://USER:PASSWORD@HOST[:PORT][?starttls=true&folder=INBOX&...]   plain, or STARTTLS (port 143)
+    imaps://USER:PASSWORD@HOST[:PORT][?folder=INBOX&...]                implicit TLS (port 993)
+
+USER and PASSWORD are percent-decoded, so write ``@ : / ? # %`` in them as ``%40 %3A %2F %3F %23
+%25``. Query parameters: ``folder`` (default ``INBOX``), ``processed_folder`` (default
+``Followup/Processed``, only used when the server cannot store keywords), ``starttls`` (true/false,
+``imap://`` only), ``ssl`` (optional, must agree with the scheme: false for ``imap://``, true for
+``imaps://``), ``timeout`` (seconds, default 30). Unknown parameters are rejected so typos show.
+
+"Processed" on IMAP is the keyword ``$FollowupProcessed`` when the selected folder's PERMANENTFLAGS
+allow it (``\\*`` or the keyword itself); otherwise the message is moved to ``processed_folder``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import mailbox
+import os
+import re
+import ssl
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Literal, Protocol, Self
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
+
+__all__ = [
+    "KEYWORD",
+    "PROCESSED_FOLDER",
+    "ImapInbox",
+    "ImapSettings",
+    "ImapUrlError",
+    "Inbox",
+    "InboxError",
+    "InboxLoginRejected",
+    "InboxUnavailable",
+    "MaildirInbox",
+    "RawMessage",
+    "open_inbox",
+    "parse_imap_url",
+]
+
+KEYWORD = "$FollowupProcessed"
+PROCESSED_FOLDER = "Followup/Processed"
+DEFAULT_RETRY_DELAYS: tuple[float, ...] = (2.0, 10.0)  # 3 attempts in all
+FETCH_BATCH = 100
+
+
+class InboxError(Exception):
+    """The mailbox could not be read or updated."""
+
+
+class InboxUnavailable(InboxError):
+    """The mailbox server cannot be reached or refuses us; collecting must wait or be fixed."""
+
+
+class InboxLoginRejected(InboxUnavailable):
+    """The server rejected the user name or password (not retried: it will not fix itself)."""
+
+
+class ImapUrlError(ValueError):
+    """FOLLOWUP_IMAP_URL is malformed; the message names the wrong part, never the password."""
+
+
+@dataclass(frozen=True)
+class RawMessage:
+    """One message exactly as stored; ``key`` identifies it in this mailbox for ``mark_processed``."""
+
+    key: str
+    data: bytes
+
+
+class Inbox(Protocol):
+    """What the reply collector needs from a mailbox; use as a context manager for one batch."""
+
+    def fetch_unprocessed(self, limit: int | None = None) -> Iterator[RawMessage]: ...
+
+    def mark_processed(self, key: str) -> None: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+
+
+# --------------------------------------------------------------------------- URL
+
+
+@dataclass(frozen=True)
+class ImapSettings:
+    """A parsed FOLLOWUP_IMAP_URL. ``repr`` and ``where`` never show the password."""
+
+    host: str
+    port: int
+    user: str
+    password: str = field(repr=False)
+    security: Literal["plain", "starttls", "tls"] = "plain"
+    folder: str = "INBOX"
+    processed_folder: str = PROCESSED_FOLDER
+    timeout: float = 30.0
+
+    @property
+    def where(self) -> str:
+        """``host:port`` for messages (IPv6 addresses bracketed)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+
+_BOOL = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0": False, "no": False, "off": False}
+_PARAMS = {"folder", "processed_folder", "starttls", "ssl", "timeout"}
+
+
+def _flag(name: str, value: str) -> bool:
+    try:
+        return _BOOL[value.strip().lower()]
+    except KeyError:
+        raise ImapUrlError(f"FOLLOWUP_IMAP_URL: query parameter {name} must be true or false") from None
+
+
+def parse_imap_url(url: str) -> ImapSettings:
+    """Parse ``imap://`` / ``imaps://`` URLs (see the module docstring for the format)."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        raise ImapUrlError("FOLLOWUP_IMAP_URL is not a URL (check the host part and brackets)") from None
+    scheme = parts.scheme.lower()
+    if scheme not in ("imap", "imaps"):
+        raise ImapUrlError(
+            "FOLLOWUP_IMAP_URL: the scheme must be imap:// (plain, or STARTTLS with ?starttls=true) "
+            "or imaps:// (TLS), e.g. imap://user:password@host:143"
+        )
+    if not parts.hostname:
+        raise ImapUrlError("FOLLOWUP_IMAP_URL: the host is missing (imap://user:password@HOST:port)")
+    if parts.username is None or not unquote(parts.username):
+        raise ImapUrlError(
+            "FOLLOWUP_IMAP_URL: the user name is missing; write imap://user:password@host "
+            "(percent-encode @ : / ? # % in the password)"
+        )
+    if parts.password is None:
+        raise ImapUrlError(
+            "FOLLOWUP_IMAP_URL: the password is missing; write user:password@host (percent-encode @ : / ? # % in it)"
+        )
+    try:
+        port = parts.port
+    except ValueError:
+        raise ImapUrlError(
+            "FOLLOWUP_IMAP_URL: the port after the host must be a number from 1 to 65535 "
+            "(if the password contains '/', '?' or '#', percent-encode it)"
+        ) from None
+    if parts.path not in ("", "/"):
+        raise ImapUrlError(
+            "FOLLOWUP_IMAP_URL: unexpected path after the host; choose the mailbox with ?folder=NAME "
+            "(and percent-encode '/' in the password)"
+        )
+    params: dict[str, str] = {}
+    for name, value in parse_qsl(parts.query, keep_blank_values=True):
+        if name not in _PARAMS:
+            shown = repr(name) if re.fullmatch(r"[A-Za-z_]{1,30}", name) else "(not shown)"
+            raise ImapUrlError(
+                f"FOLLOWUP_IMAP_URL: unknown query parameter {shown}; allowed: {', '.join(sorted(_PARAMS))}"
+            )
+        if name in params:
+            raise ImapUrlError(f"FOLLOWUP_IMAP_URL: query parameter {name!r} is given twice")
+        params[name] = value
+
+    implicit_tls = scheme == "imaps"
+    if "ssl" in params and _flag("ssl", params["ssl"]) != implicit_tls:
+        raise ImapUrlError(
+            f"FOLLOWUP_IMAP_URL: query parameter ssl contradicts the scheme {scheme}://; use imaps:// for "
+            "TLS from the first byte, imap:// (optionally with starttls=true) otherwise"
+        )
+    starttls = _flag("starttls", params["starttls"]) if "starttls" in params else False
+    if starttls and implicit_tls:
+        raise ImapUrlError("FOLLOWUP_IMAP_URL: starttls=true only applies to imap://; imaps:// is already TLS")
+    security: Literal["plain", "starttls", "tls"] = "tls" if implicit_tls else "starttls" if starttls else "plain"
+
+    timeout = 30.0
+    if "timeout" in params:
+        try:
+            timeout = float(params["timeout"])
+        except ValueError:
+            timeout = -1.0
+        if not 0 < timeout <= 600:
+            raise ImapUrlError("FOLLOWUP_IMAP_URL: query parameter timeout must be seconds between 0 and 600")
+    for name in ("folder", "processed_folder"):
+        if name in params and not params[name].strip():
+            raise ImapUrlError(f"FOLLOWUP_IMAP_URL: query parameter {name} must not be empty")
+    return ImapSettings(
+        host=parts.hostname,
+        port=port or (993 if implicit_tls else 143),
+        user=unquote(parts.username),
+        password=unquote(parts.password),
+        security=security,
+        folder=params.get("folder", "INBOX").strip(),
+        processed_folder=params.get("processed_folder", PROCESSED_FOLDER).strip(),
+        timeout=timeout,
+    )
+
+
+# --------------------------------------------------------------------------- IMAP
+
+
+def _redact(text: str, secret: str) -> str:
+    return text.replace(secret, "***") if secret else text
+
+
+def _temporary_login_failure(exc: LoginError) -> bool:
+    """RFC 5530 ``[UNAVAILABLE]`` means the server's own backend is down: worth retrying."""
+    return "UNAVAILABLE" in str(exc).upper()
+
+
+class ImapInbox:
+    """Replies in an IMAP folder; one connection per ``with`` block.
+
+    ``retry_delays`` are the pauses between connection attempts (so ``len + 1`` attempts) and
+    ``sleep`` performs them; both are injectable so tests do not wait.
+    """
+
+    def __init__(
+        self,
+        url: str | ImapSettings,
+        *,
+        retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
+        sleep: Callable[[float], None] = time.sleep,
+        batch_size: int = FETCH_BATCH,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self.settings = url if isinstance(url, ImapSettings) else parse_imap_url(url)
+        self._retry_delays = tuple(retry_delays)
+        self._sleep = sleep
+        self._batch_size = max(1, batch_size)
+        self._ssl_context = ssl_context
+        self._client: IMAPClient | None = None
+        self._uidvalidity = 0
+        self._mode: Literal["keyword", "move", "copy"] = "keyword"
+
+    def __repr__(self) -> str:
+        return f"ImapInbox({self.settings.user}@{self.settings.where}/{self.settings.folder})"
+
+    # -- connection
+
+    def __enter__(self) -> Self:
+        self._connected()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Log out; errors are ignored because the work is already done or already failed."""
+        client, self._client = self._client, None
+        if client is not None:
+            with contextlib.suppress(IMAPClientError, OSError):
+                client.logout()
+
+    def _connected(self) -> IMAPClient:
+        if self._client is None:
+            self._client = self._connect_with_retries()
+        return self._client
+
+    def _connect_with_retries(self) -> IMAPClient:
+        s = self.settings
+        attempts = len(self._retry_delays) + 1
+        cause: Exception = InboxError("no connection attempt was made")
+        for attempt in range(attempts):
+            try:
+                return self._connect_once()
+            except LoginError as exc:
+                if not _temporary_login_failure(exc):
+                    raise InboxLoginRejected(
+                        f"IMAP server {s.where} rejected the login of user {s.user!r}: "
+                        f"{_redact(str(exc), s.password)}. Check the user and password in FOLLOWUP_IMAP_URL."
+                    ) from None
+                cause = exc
+            except (OSError, IMAPClientAbortError) as exc:  # refused, DNS, TLS, socket.timeout, dropped
+                cause = exc
+            if attempt + 1 < attempts:
+                self._sleep(self._retry_delays[attempt])
+        reason = _redact(f"{type(cause).__name__}: {cause}", s.password)
+        raise InboxUnavailable(f"IMAP server {s.where} is unavailable after {attempts} attempts ({reason})") from cause
+
+    def _connect_once(self) -> IMAPClient:
+        s = self.settings
+        client = IMAPClient(
+            s.host, port=s.port, ssl=s.security == "tls", ssl_context=self._ssl_context, timeout=s.timeout
+        )
+        try:
+            if s.security == "starttls":
+                client.starttls(self._ssl_context)
+            client.login(s.user, s.password)
+            try:
+                info = client.select_folder(s.folder)
+            except IMAPClientAbortError:
+                raise
+            except IMAPClientError as exc:
+                raise InboxUnavailable(
+                    f"IMAP server {s.where}: folder {s.folder!r} cannot be opened for user {s.user!r} "
+                    f"({_redact(str(exc), s.password)}); check folder= in FOLLOWUP_IMAP_URL"
+                ) from None
+        except BaseException:
+            with contextlib.suppress(IMAPClientError, OSError):
+                client.shutdown()
+            raise
+        permanent = {bytes(flag).lower() for flag in info.get(b"PERMANENTFLAGS", ())}
+        if b"\\*" in permanent or KEYWORD.lower().encode() in permanent:
+            self._mode = "keyword"
+        else:
+            self._mode = "move" if client.has_capability("MOVE") else "copy"
+            if not client.folder_exists(s.processed_folder):
+                client.create_folder(s.processed_folder)
+        self._uidvalidity = int(info[b"UIDVALIDITY"])
+        return client
+
+    # -- reading and marking
+
+    def fetch_unprocessed(self, limit: int | None = None) -> Iterator[RawMessage]:
+        """Oldest first; BODY.PEEK so the clerk still sees the reply as unread in a mail client."""
+        client = self._connected()
+        criteria = ["NOT", "KEYWORD", KEYWORD]
+        if self._mode == "copy":  # copied originals may linger flagged \Deleted (no UIDPLUS)
+            criteria += ["NOT", "DELETED"]
+        uids = sorted(client.search(criteria))
+        if limit is not None:
+            uids = uids[: max(0, limit)]
+        for start in range(0, len(uids), self._batch_size):
+            batch = uids[start : start + self._batch_size]
+            response = client.fetch(batch, ["BODY.PEEK[]"])
+            for uid in batch:
+                data = response.get(uid, {}).get(b"BODY[]")
+                if data is not None:  # None: expunged by someone else meanwhile
+                    yield RawMessage(key=f"{self._uidvalidity}:{uid}", data=bytes(data))
+
+    def mark_processed(self, key: str) -> None:
+        """Set the keyword, or move the message to the processed folder; never delete it."""
+        client = self._connected()
+        uid = self._uid_from_key(key)
+        if self._mode == "keyword":
+            client.add_flags([uid], [KEYWORD], silent=True)
+        elif self._mode == "move":
+            client.move([uid], self.settings.processed_folder)
+        else:
+            client.copy([uid], self.settings.processed_folder)
+            client.add_flags([uid], [b"\\Deleted"], silent=True)
+            if client.has_capability("UIDPLUS"):
+                client.uid_expunge([uid])  # only this message; the copy is already safe
+            # else: the \Deleted original stays until someone expunges; the copy is in processed_folder.
+
+    def _uid_from_key(self, key: str) -> int:
+        validity, _, uid = key.partition(":")
+        if not (validity.isdigit() and uid.isdigit()):
+            raise InboxError(f"{key!r} is not an IMAP message key (expected UIDVALIDITY:UID)")
+        if int(validity) != self._uidvalidity:
+            raise InboxError(
+                f"message {key} belongs to an earlier incarnation of folder {self.settings.folder!r} "
+                f"(UIDVALIDITY is now {self._uidvalidity}); fetch again"
+            )
+        return int(uid)
+
+
+# --------------------------------------------------------------------------- Maildir
+
+
+class MaildirInbox:
+    """Replies in a local Maildir (used when no IMAP server is configured).
+
+    A message is processed when its info carries the lowercase flag that the mailbox's
+    ``dovecot-keywords`` file assigns to ``$FollowupProcessed``. Why not a standard flag: 'S' is set
+    by merely reading, 'P' (passed) by forwarding, 'T' means trashed. Lowercase letters are the
+    Maildir convention for keywords (Dovecot, pymap): no client sets them by reading, and by
+    registering the keyword in ``dovecot-keywords`` the letter cannot collide with another keyword
+    and shows up as ``$FollowupProcessed`` if an IMAP server ever serves this Maildir.
+    """
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._colon = ":"
+
+    def __repr__(self) -> str:
+        return f"MaildirInbox({str(self.path)!r})"
+
+    def __enter__(self) -> Self:
+        self._open()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        return None
+
+    def _open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._colon = mailbox.Maildir(self.path, create=True).colon
+        except OSError as exc:
+            raise InboxUnavailable(f"Maildir {self.path} cannot be opened or created: {exc}") from None
+
+    def fetch_unprocessed(self, limit: int | None = None) -> Iterator[RawMessage]:
+        """Oldest delivery first (by file time); reads the files without renaming them."""
+        self._open()
+        letter = self._letter(register=False)
+        entries: list[tuple[float, str, Path]] = []
+        for key, path, flags in self._scan():
+            if letter is not None and letter in flags:
+                continue
+            with contextlib.suppress(FileNotFoundError):
+                entries.append((path.stat().st_mtime, key, path))
+        entries.sort()
+        if limit is not None:
+            entries = entries[: max(0, limit)]
+        for _mtime, key, path in entries:
+            try:
+                data = path.read_bytes()
+            except FileNotFoundError:  # a mail client renamed it meanwhile: find it again
+                found = self._find(key)
+                if found is None:
+                    continue
+                data = found[0].read_bytes()
+            yield RawMessage(key=key, data=data)
+
+    def mark_processed(self, key: str) -> None:
+        """Add the flag by renaming into cur/ (what Maildir clients do); content is untouched."""
+        self._open()
+        letter = self._letter(register=True)
+        assert letter is not None
+        found = self._find(key)
+        if found is None:
+            raise InboxError(f"message {key!r} is not in Maildir {self.path}")
+        path, flags = found
+        if letter in flags and path.parent.name == "cur":
+            return
+        new_flags = "".join(sorted(set(flags) | {letter}))
+        os.rename(path, self.path / "cur" / f"{key}{self._colon}2,{new_flags}")
+
+    # -- helpers
+
+    def _scan(self) -> Iterator[tuple[str, Path, str]]:
+        """(key, path, flags) for messages in new/ and cur/; the key is what ``mailbox.Maildir`` uses."""
+        for subdir in ("new", "cur"):
+            with os.scandir(self.path / subdir) as it:
+                for entry in it:
+                    if entry.name.startswith(".") or not entry.is_file():
+                        continue
+                    key, _, info = entry.name.partition(self._colon)
+                    flags = info[2:] if info.startswith("2,") else ""
+                    yield key, Path(entry.path), flags
+
+    def _find(self, key: str) -> tuple[Path, str] | None:
+        for found_key, path, flags in self._scan():
+            if found_key == key:
+                return path, flags
+        return None
+
+    def _letter(self, *, register: bool) -> str | None:
+        """The keyword's letter from dovecot-keywords, adding it there first if ``register``."""
+        keywords_file = self.path / "dovecot-keywords"
+        taken: dict[int, str] = {}
+        with contextlib.suppress(FileNotFoundError):
+            for line in keywords_file.read_text(encoding="utf-8").splitlines():
+                index, _, name = line.strip().partition(" ")
+                if index.isdigit():
+                    taken[int(index)] = name.strip()
+        for index, name in taken.items():
+            if name == KEYWORD and index < 26:
+                return chr(ord("a") + index)
+        if not register:
+            return None
+        free = next((index for index in range(26) if index not in taken), None)
+        if free is None:
+            raise InboxError(f"{keywords_file} already defines 26 keywords; no letter left for {KEYWORD}")
+        taken[free] = KEYWORD
+        tmp = keywords_file.with_name(f".dovecot-keywords.{os.getpid()}.tmp")
+        tmp.write_text("".join(f"{index} {name}\n" for index, name in sorted(taken.items())), encoding="utf-8")
+        os.replace(tmp, keywords_file)
+        return chr(ord("a") + free)
+
+
+# --------------------------------------------------------------------------- choice
+
+
+def open_inbox(imap_url: str | None, maildir: Path) -> Inbox:
+    """IMAP when FOLLOWUP_IMAP_URL is set (non-blank), else the local Maildir."""
+    if imap_url is not None and imap_url.strip():
+        return ImapInbox(imap_url)
+    return MaildirInbox(maildir)

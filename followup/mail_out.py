@@ -1,0 +1,99 @@
+"""Composing outgoing mail: headers a unit can read, bodies in plain text and HTML, Vietnamese file names.
+
+yagmail builds the MIME structure and encodes attachments; we hand it clean values (no CR/LF can reach
+a header) and put our own plain-text and HTML alternatives in, since yagmail derives one from the other
+without escaping.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from email.mime.text import MIMEText
+from email.utils import format_datetime, make_msgid
+
+from yagmail.message import prepare_message
+
+from followup import clock
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+def header_text(value: str) -> str:
+    """One line of header text: NFC, control characters (CR/LF included) folded into single spaces."""
+    return re.sub(r"\s{2,}", " ", _CONTROL.sub(" ", unicodedata.normalize("NFC", value))).strip()
+
+
+def new_message_id(domain: str, key: str) -> str:
+    """A Message-ID that says what it belongs to; ``key`` must be unique (directive, unit, purpose, try)."""
+    safe = re.sub(r"[^A-Za-z0-9.-]+", ".", key).strip(".")
+    return make_msgid(idstring=safe, domain=domain) if not safe else f"<{safe}@{domain}>"
+
+
+def tracking_tag(directive_code: str, unit_code: str) -> str:
+    """The tag in every subject we send, so a reply keeps pointing at its directive and unit."""
+    return f"[FU:{directive_code}:{unit_code}]"
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """Everything a message needs, already rendered; ``compose`` only assembles it."""
+
+    message_id: str
+    from_addr: str
+    from_name: str
+    to: list[str]
+    subject: str
+    text: str
+    html: str
+    cc: list[str] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
+    in_reply_to: str | None = None
+
+    @property
+    def recipients(self) -> list[str]:
+        return [*self.to, *self.cc]
+
+
+def compose(out: Outgoing) -> bytes:
+    """The message as bytes ready for SMTP or a Maildir."""
+    headers = {"Date": format_datetime(clock.now()), "Auto-Submitted": "auto-generated"}
+    if out.in_reply_to:
+        headers["In-Reply-To"] = out.in_reply_to
+        headers["References"] = out.in_reply_to
+    files = []
+    for attachment in out.attachments:
+        handle = io.BytesIO(attachment.data)
+        handle.name = header_text(attachment.filename).replace("/", "-").replace("\\", "-")
+        files.append(handle)
+    addresses: dict[str, object] = {"recipients": out.recipients, "To": ", ".join(out.to)}
+    if out.cc:
+        addresses["Cc"] = ", ".join(out.cc)
+    msg = prepare_message(
+        out.from_addr,
+        header_text(out.from_name),
+        addresses,
+        header_text(out.subject),
+        None,
+        files or None,
+        headers,
+        "utf-8",
+        prettify_html=False,
+        message_id=out.message_id,
+    )
+    alternative = msg.get_payload()[0]
+    alternative.set_payload([MIMEText(out.text, "plain", "utf-8"), MIMEText(out.html, "html", "utf-8")])
+    return msg.as_bytes()
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

@@ -1,0 +1,12 @@
+"""Alembic environment: runs against the engine the application hands over."""
+
+from alembic import context
+
+from followup.storage.models import Base
+
+engine = context.config.attributes["engine"]
+
+with engine.begin() as connection:
+    context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
+    with context.begin_transaction():
+        context.run_migrations()

@@ -1,0 +1,1 @@
+"""Storage: the database that remembers what was issued, sent and received."""

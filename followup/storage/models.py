@@ -1,0 +1,119 @@
+"""Database tables, typed with SQLAlchemy 2.
+
+Units and directives are copies of the YAML (synced on every run) so that history keeps the names
+and texts as they were when a message went out. Every outgoing message is a row before it is sent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+
+class UtcDateTime(TypeDecorator[dt.datetime]):
+    """Aware datetimes in, aware datetimes out, stored as UTC (SQLite keeps no zone of its own)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use followup.clock.now()")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dt.datetime: UtcDateTime, dict[str, Any]: JSON, list[str]: JSON}
+
+
+class UnitRow(Base):
+    __tablename__ = "units"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(32))
+    emails: Mapped[list[str]]
+    groups: Mapped[list[str]]
+    active: Mapped[bool] = mapped_column(default=True)
+    updated_at: Mapped[dt.datetime]
+
+
+class DirectiveRow(Base):
+    __tablename__ = "directives"
+
+    code: Mapped[str] = mapped_column(String(100), primary_key=True)
+    symbol: Mapped[str] = mapped_column(String(64))
+    year: Mapped[int]
+    subject: Mapped[str] = mapped_column(Text)
+    definition: Mapped[dict[str, Any]]
+    updated_at: Mapped[dt.datetime]
+
+
+class IssuedNumber(Base):
+    """The register of outgoing documents: one number per document, per year and symbol, never reused."""
+
+    __tablename__ = "issued_numbers"
+    __table_args__ = (UniqueConstraint("year", "symbol", "number", name="uq_issued_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int]
+    symbol: Mapped[str] = mapped_column(String(64))
+    number: Mapped[int]
+    directive_code: Mapped[str] = mapped_column(ForeignKey("directives.code"))
+    purpose: Mapped[str] = mapped_column(String(32))  # "directive", later "follow-up"
+    issued_at: Mapped[dt.datetime]
+
+    @property
+    def label(self) -> str:
+        return f"{self.number}/{self.symbol}"
+
+
+class Dispatch(Base):
+    """One issue of a directive's letter: numbered and rendered once, then sent to every unit."""
+
+    __tablename__ = "dispatches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    directive_code: Mapped[str] = mapped_column(ForeignKey("directives.code"), index=True)
+    number_id: Mapped[int] = mapped_column(ForeignKey("issued_numbers.id"), unique=True)
+    issued_on: Mapped[dt.date]
+    letter_path: Mapped[str] = mapped_column(Text)
+    letter_sha256: Mapped[str] = mapped_column(String(64))
+    signed_path: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime]
+
+    number: Mapped[IssuedNumber] = relationship(lazy="joined")
+
+
+class OutgoingMessage(Base):
+    """A message we send: a row with a stable Message-ID before sending, its outcome after."""
+
+    __tablename__ = "outgoing_messages"
+    __table_args__ = (Index("ix_outgoing_dispatch_unit", "dispatch_id", "unit_code", "purpose"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(255), unique=True)
+    dispatch_id: Mapped[int | None] = mapped_column(ForeignKey("dispatches.id"))
+    directive_code: Mapped[str | None] = mapped_column(ForeignKey("directives.code"))
+    unit_code: Mapped[str | None] = mapped_column(String(64), index=True)
+    purpose: Mapped[str] = mapped_column(String(32))  # directive, acknowledgement, reminder, summary
+    recipients: Mapped[list[str]]
+    subject: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending, sent, failed
+    attempts: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    size: Mapped[int | None]
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime]
+    sent_at: Mapped[dt.datetime | None]

@@ -1,0 +1,322 @@
+"""followup.inbox against a real pymap IMAP server, plus Maildir and URL unit tests."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import mailbox
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from imapclient import IMAPClient
+
+from followup.inbox import (
+    KEYWORD,
+    PROCESSED_FOLDER,
+    ImapInbox,
+    ImapSettings,
+    ImapUrlError,
+    InboxError,
+    InboxLoginRejected,
+    InboxUnavailable,
+    MaildirInbox,
+    RawMessage,
+    open_inbox,
+    parse_imap_url,
+)
+
+try:
+    from imap_server import ImapServer, free_port, running_imap_server
+except ModuleNotFoundError:  # pytest --import-mode=importlib does not put this directory on sys.path
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from imap_server import ImapServer, free_port, running_imap_server
+
+VN_SUBJECT = "Báo cáo kết quả thực hiện Công văn số 123/UBND-VP — Xã Cao Sơn"
+VN_ATTACHMENT = "Báo cáo tiến độ quý III.xlsx"
+
+
+def make_message(subject: str, body: str = "Kính gửi UBND huyện.", attachment: str | None = None) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = "UBND xã Cao Sơn <ubnd@caoson.example>"
+    msg["To"] = "vanthu@huyen.example"
+    msg["Subject"] = subject
+    msg["Message-ID"] = f"<{uuid.uuid4()}@caoson.example>"
+    msg.set_content(body)
+    if attachment:
+        msg.add_attachment(
+            b"PK\x03\x04 fake xlsx bytes \xff\x00",
+            maintype="application",
+            subtype="vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            filename=attachment,
+        )
+    return msg.as_bytes(policy=email.policy.SMTP)
+
+
+def subject_of(raw: RawMessage) -> str:
+    return str(email.message_from_bytes(raw.data, policy=email.policy.default)["Subject"])
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[ImapServer]:
+    with running_imap_server() as srv:
+        yield srv
+
+
+@pytest.fixture
+def folder(server: ImapServer) -> str:
+    """A fresh folder per test so tests sharing the module's server do not see each other's mail."""
+    name = f"T{uuid.uuid4().hex[:8]}"
+    server.create_folder(name)
+    return name
+
+
+def fast(url: str, **kwargs: object) -> ImapInbox:
+    return ImapInbox(url, retry_delays=(0.01, 0.01), **kwargs)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- real IMAP server
+
+
+def test_pymap_starts_quickly(server: ImapServer) -> None:
+    assert server.startup_seconds < 5, server.startup_seconds
+
+
+def test_fetch_mark_refetch_moves_without_deleting(server: ImapServer) -> None:
+    """pymap's dict backend has no keywords, so processed mail goes to Followup/Processed."""
+    raws = [
+        make_message(VN_SUBJECT, attachment=VN_ATTACHMENT),
+        make_message("Re: Công văn 123 - Thị trấn"),
+        make_message("Re: Công văn 123 - Phòng Tài chính"),
+    ]
+    server.deliver_many(raws)  # default URL: folder INBOX, processed folder Followup/Processed
+
+    with fast(server.url) as inbox:
+        first = list(inbox.fetch_unprocessed())
+        assert [m.data for m in first] == raws
+        assert subject_of(first[0]) == VN_SUBJECT
+        attachment = next(email.message_from_bytes(first[0].data, policy=email.policy.default).iter_attachments())
+        assert attachment.get_filename() == VN_ATTACHMENT
+        assert len({m.key for m in first}) == 3 and all(":" in m.key for m in first)
+
+        inbox.mark_processed(first[0].key)
+        inbox.mark_processed(first[2].key)
+        assert [m.key for m in inbox.fetch_unprocessed()] == [first[1].key]
+
+    with fast(server.url) as inbox:  # a new connection sees the same state
+        again = list(inbox.fetch_unprocessed())
+        assert [m.data for m in again] == [raws[1]]
+
+    assert len(server.search(folder="INBOX")) == 1
+    assert len(server.search(folder=PROCESSED_FOLDER)) == 2  # moved, not deleted
+    for name in ("INBOX", PROCESSED_FOLDER):
+        assert all(b"\\Seen" not in flags for flags in server.flags(name).values())  # BODY.PEEK
+
+
+def test_keyword_mode_keeps_messages_in_place() -> None:
+    """A server that allows $FollowupProcessed (here pymap maildir) gets the keyword, nothing moves."""
+    with running_imap_server(backend="maildir", keywords=[KEYWORD]) as srv:
+        raws = [make_message(VN_SUBJECT, attachment=VN_ATTACHMENT), make_message("Hai"), make_message("Ba")]
+        srv.deliver_many(raws)
+        with fast(srv.url) as inbox:
+            first = list(inbox.fetch_unprocessed())
+            assert [m.data for m in first] == raws
+            inbox.mark_processed(first[0].key)
+            inbox.mark_processed(first[1].key)
+        with fast(srv.url) as inbox:
+            assert [m.data for m in inbox.fetch_unprocessed()] == [raws[2]]
+        assert len(srv.search()) == 3
+        assert len(srv.search(f"KEYWORD {KEYWORD}")) == 2
+        assert all(b"\\Seen" not in flags for flags in srv.flags().values())
+        with srv.connect() as conn:
+            assert PROCESSED_FOLDER.encode() not in b"".join(d for d in conn.list()[1] if isinstance(d, bytes))
+
+
+def test_250_messages_fetched_in_batches(
+    server: ImapServer, folder: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    raws = [make_message(f"Báo cáo số {i}", body=f"Nội dung {i}") for i in range(250)]
+    server.deliver_many(raws, folder)
+    batches: list[int] = []
+    original = IMAPClient.fetch
+
+    def counting_fetch(self: IMAPClient, messages: list[int], data: list[str], modifiers: object = None) -> object:
+        batches.append(len(messages))
+        return original(self, messages, data, modifiers)
+
+    monkeypatch.setattr(IMAPClient, "fetch", counting_fetch)
+    started = time.monotonic()
+    with fast(server.url_for(folder=folder, processed_folder=f"{folder}/Processed")) as inbox:
+        got = list(inbox.fetch_unprocessed())
+        assert len(list(inbox.fetch_unprocessed(limit=10))) == 10
+    elapsed = time.monotonic() - started
+    assert [m.data for m in got] == raws  # oldest first
+    assert batches == [100, 100, 50, 10]
+    assert elapsed < 10, elapsed
+
+
+def test_wrong_password_is_rejected_without_retry_or_leak(server: ImapServer) -> None:
+    wrong = "Sai-mat-khau-2024"
+    url = server.url.replace(server.url.split("@")[0].split(":")[-1], wrong)
+    sleeps: list[float] = []
+    with pytest.raises(InboxLoginRejected) as info:
+        ImapInbox(url, retry_delays=(30, 30), sleep=sleeps.append).__enter__()
+    message = str(info.value)
+    assert f"{server.host}:{server.port}" in message and server.user in message
+    assert wrong not in message and server.password not in message
+    assert isinstance(info.value, InboxUnavailable)
+    assert sleeps == []  # a wrong password does not fix itself
+
+
+def test_server_not_listening_retries_then_unavailable() -> None:
+    port = free_port()
+    sleeps: list[float] = []
+    inbox = ImapInbox(f"imap://vanthu:TopSecret99@127.0.0.1:{port}", retry_delays=(0.01, 0.02), sleep=sleeps.append)
+    started = time.monotonic()
+    with pytest.raises(InboxUnavailable) as info, inbox:
+        pass
+    assert time.monotonic() - started < 2
+    assert sleeps == [0.01, 0.02]  # three attempts
+    message = str(info.value)
+    assert f"127.0.0.1:{port}" in message and "3 attempts" in message and "refused" in message.lower()
+    assert "TopSecret99" not in message
+
+
+def test_missing_folder_is_a_clear_error(server: ImapServer) -> None:
+    with pytest.raises(InboxUnavailable, match="Khong-co"), fast(server.url_for(folder="Khong-co")):
+        pass
+
+
+def test_key_from_another_uidvalidity_is_refused(server: ImapServer, folder: str) -> None:
+    server.deliver(make_message("x"), folder)
+    with fast(server.url_for(folder=folder, processed_folder=f"{folder}/P")) as inbox:
+        (msg,) = inbox.fetch_unprocessed()
+        uid = msg.key.split(":")[1]
+        with pytest.raises(InboxError, match="UIDVALIDITY"):
+            inbox.mark_processed(f"1:{uid}")
+        with pytest.raises(InboxError, match="not an IMAP message key"):
+            inbox.mark_processed("abc")
+
+
+def test_open_inbox_chooses_backend(server: ImapServer, tmp_path: Path) -> None:
+    assert isinstance(open_inbox(server.url, tmp_path / "md"), ImapInbox)
+    assert isinstance(open_inbox(None, tmp_path / "md"), MaildirInbox)
+    assert isinstance(open_inbox("  ", tmp_path / "md"), MaildirInbox)
+
+
+# --------------------------------------------------------------------------- Maildir
+
+
+def _files(path: Path) -> list[str]:
+    return sorted(p.name for sub in ("new", "cur") for p in (path / sub).iterdir())
+
+
+def test_maildir_fetch_mark_refetch(tmp_path: Path) -> None:
+    path = tmp_path / "var" / "replies"
+    raws = [make_message(VN_SUBJECT, attachment=VN_ATTACHMENT), make_message("Hai"), make_message("Ba")]
+    with MaildirInbox(path) as inbox:  # creates the Maildir, parents included
+        box = mailbox.Maildir(path, create=False)
+        keys = []
+        for i, raw in enumerate(raws):
+            msg = mailbox.MaildirMessage(raw)
+            if i == 1:  # a clerk already read this one in a mail client: still unprocessed
+                msg.set_subdir("cur")
+                msg.add_flag("S")
+            keys.append(box.add(msg))
+            time.sleep(0.01)  # distinct mtimes keep delivery order
+
+        first = list(inbox.fetch_unprocessed())
+        assert [m.key for m in first] == keys
+        assert [m.data for m in first] == raws
+        inbox.mark_processed(keys[0])
+        inbox.mark_processed(keys[1])
+        inbox.mark_processed(keys[1])  # idempotent
+        assert [m.key for m in inbox.fetch_unprocessed()] == [keys[2]]
+        assert list(inbox.fetch_unprocessed(limit=0)) == []
+
+    assert (path / "dovecot-keywords").read_text() == f"0 {KEYWORD}\n"
+    box = mailbox.Maildir(path, create=False)
+    assert len(_files(path)) == 3  # nothing deleted
+    assert box.get_bytes(keys[0]) == raws[0]  # content untouched by marking
+    assert box.get_message(keys[0]).get_flags() == "a"
+    assert box.get_message(keys[1]).get_flags() == "Sa"  # existing flags kept
+    assert box.get_message(keys[2]).get_flags() == ""
+
+
+def test_maildir_respects_existing_keywords(tmp_path: Path) -> None:
+    """Letter 'a' already means $Junk here, so ours must be the next free letter."""
+    path = tmp_path / "md"
+    mailbox.Maildir(path, create=True)
+    (path / "dovecot-keywords").write_text("0 $Junk\n1 $NonJunk\n")
+    box = mailbox.Maildir(path, create=False)
+    junk = mailbox.MaildirMessage(make_message("Junk"))
+    junk.set_subdir("cur")
+    junk.add_flag("a")
+    junk_key = box.add(junk)
+    other_key = box.add(make_message("Other"))
+    with MaildirInbox(path) as inbox:
+        assert {m.key for m in inbox.fetch_unprocessed()} == {junk_key, other_key}
+        inbox.mark_processed(other_key)
+        assert [m.key for m in inbox.fetch_unprocessed()] == [junk_key]
+    assert (path / "dovecot-keywords").read_text() == f"0 $Junk\n1 $NonJunk\n2 {KEYWORD}\n"
+    assert mailbox.Maildir(path, create=False).get_message(other_key).get_flags() == "c"
+
+
+def test_maildir_unknown_key(tmp_path: Path) -> None:
+    with MaildirInbox(tmp_path / "md") as inbox, pytest.raises(InboxError, match="not in Maildir"):
+        inbox.mark_processed("1700000000.M1P1.nowhere")
+
+
+# --------------------------------------------------------------------------- parse_imap_url
+
+
+def test_parse_example_url() -> None:
+    s = parse_imap_url("imap://user:pass@127.0.0.1:1143?ssl=false&folder=INBOX")
+    assert s == ImapSettings(host="127.0.0.1", port=1143, user="user", password="pass", security="plain")
+    assert "pass" not in repr(s) and s.where == "127.0.0.1:1143"
+
+
+def test_parse_percent_decoding_and_defaults() -> None:
+    s = parse_imap_url("imap://van%20thu%40huyen:p%40ss%3Aw%2Fd%25@mail.huyen.example?starttls=true")
+    assert (s.user, s.password, s.port, s.security) == ("van thu@huyen", "p@ss:w/d%", 143, "starttls")
+    t = parse_imap_url(
+        "IMAPS://u:p@[::1]?folder=Hộp%20thư&processed_folder=Đã%20xử%20lý&timeout=5&ssl=true"
+    )
+    assert (t.host, t.port, t.security, t.folder, t.processed_folder, t.timeout) == (
+        "::1", 993, "tls", "Hộp thư", "Đã xử lý", 5.0,
+    )
+    assert t.where == "[::1]:993"
+
+
+@pytest.mark.parametrize(
+    ("url", "fragment"),
+    [
+        ("http://u:SECRETPW@host", "scheme"),
+        ("u:SECRETPW@host", "scheme"),
+        ("imap://u:SECRETPW@:143", "host is missing"),
+        ("imap://:SECRETPW@host", "user name is missing"),
+        ("imap://u@host", "password is missing"),
+        ("imap://u:SECRETPW@host:abc", "port"),
+        ("imap://u:SECRETPW@host:70000", "port"),
+        ("imap://u:SECRET/PW@host", "port"),
+        ("imap://u:SECRETPW@host/INBOX", "unexpected path"),
+        ("imap://u:SECRETPW@host?ssl=true", "ssl contradicts"),
+        ("imaps://u:SECRETPW@host?ssl=false", "ssl contradicts"),
+        ("imaps://u:SECRETPW@host?starttls=true", "starttls"),
+        ("imap://u:SECRETPW@host?starttls=maybe", "starttls must be true or false"),
+        ("imap://u:SECRETPW@host?fodler=INBOX", "unknown query parameter 'fodler'"),
+        ("imap://u:SECRETPW@host?folder=a&folder=b", "given twice"),
+        ("imap://u:SECRETPW@host?folder=", "folder must not be empty"),
+        ("imap://u:SECRETPW@host?timeout=soon", "timeout"),
+        ("imap://u:SECRETPW@[::1", "not a URL"),
+    ],
+)
+def test_parse_errors_name_the_part_and_hide_the_password(url: str, fragment: str) -> None:
+    with pytest.raises(ImapUrlError) as info:
+        parse_imap_url(url)
+    assert fragment in str(info.value)
+    assert "SECRET" not in str(info.value)
