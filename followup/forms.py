@@ -1,8 +1,9 @@
 """Reply forms the district sends out, and the identity that lets a returned file be matched to its request.
 
-A commune fills the form in Excel, LibreOffice or Word, re-saves it, forwards it from another mailbox or renames
-it. So the identity (directive, requirement, period, unit) is written in three places: a custom document
-property, the core ``identifier``/``keywords`` properties, and a small visible line. Any one of them is enough.
+A commune fills the form in Excel, LibreOffice or Word, re-saves it, forwards it from another mailbox or
+renames it. So the identity (directive, requirement, period, unit) is written in three places: a custom
+document property, the core ``identifier``/``keywords`` properties, and a small visible line. Any one of them
+is enough.
 """
 
 from __future__ import annotations
@@ -125,10 +126,19 @@ REPORT_SECTIONS: tuple[tuple[str, str, str], ...] = (
         "phòng ngừa xâm hại, tai nạn thương tích, đuối nước trẻ em; hỗ trợ trẻ em có hoàn cảnh đặc biệt. "
         "Xóa dòng hướng dẫn này khi viết.]",
     ),
-    ("kho_khan", "II. KHÓ KHĂN, VƯỚNG MẮC", "[Nêu khó khăn, vướng mắc (nếu có). Xóa dòng hướng dẫn này khi viết.]"),
-    ("de_xuat", "III. ĐỀ XUẤT, KIẾN NGHỊ", "[Nêu đề xuất, kiến nghị (nếu có). Xóa dòng hướng dẫn này khi viết.]"),
+    (
+        "kho_khan",
+        "II. KHÓ KHĂN, VƯỚNG MẮC",
+        "[Nêu khó khăn, vướng mắc (nếu có). Xóa dòng hướng dẫn này khi viết.]",
+    ),
+    (
+        "de_xuat",
+        "III. ĐỀ XUẤT, KIẾN NGHỊ",
+        "[Nêu đề xuất, kiến nghị (nếu có). Xóa dòng hướng dẫn này khi viết.]",
+    ),
 )
 
+REPORT_TABLE_INTRO = "Số liệu trong kỳ báo cáo (ghi số nguyên; ghi 0 nếu không có):"
 REPORT_TABLE_COLUMNS: tuple[str, ...] = ("STT", "Chỉ tiêu", "Đơn vị tính", "Số liệu", "Mã")
 
 
@@ -268,7 +278,12 @@ def children_list_xlsx(identity: FormIdentity, unit_name: str, requirement: Requ
         promptTitle="Ngày sinh",
         prompt="Ngày/tháng/năm, ví dụ 20/02/2015",
     )
-    for dv, key in ((groups_dv, "groups"), (sex_dv, "sex"), (difficult_dv, "difficult"), (date_dv, "birth_date")):
+    for dv, key in (
+        (groups_dv, "groups"),
+        (sex_dv, "sex"),
+        (difficult_dv, "difficult"),
+        (date_dv, "birth_date"),
+    ):
         dv.add(col_range(key))
         ws.add_data_validation(dv)
 
@@ -304,8 +319,8 @@ def _guide_sheet(ws: Any, normal: Any) -> None:
     lines = [
         ("HƯỚNG DẪN ĐIỀN DANH SÁCH", True),
         (
-            '1. Ghi mỗi trẻ em một dòng ở trang tính "Danh sách", bắt đầu ngay dưới dòng tiêu đề. Không đổi tên '
-            "các cột tiêu đề; có thể thêm cột nếu đơn vị cần.",
+            '1. Ghi mỗi trẻ em một dòng ở trang tính "Danh sách", bắt đầu ngay dưới dòng tiêu đề. '
+            "Không đổi tên các cột tiêu đề; có thể thêm cột nếu đơn vị cần.",
             False,
         ),
         ("2. Họ và tên: ghi đầy đủ, có dấu tiếng Việt.", False),
@@ -315,17 +330,20 @@ def _guide_sheet(ws: Any, normal: Any) -> None:
         ),
         ("4. Giới tính: chọn Nam hoặc Nữ.", False),
         (
-            "5. Nhóm hoàn cảnh đặc biệt: chọn một trong 14 nhóm dưới đây (khoản 1 Điều 10 Luật Trẻ em). Trẻ thuộc "
-            "nhiều nhóm: ghi các chữ cái cách nhau bằng dấu phẩy, ví dụ: d, n. Bỏ trống nếu trẻ không thuộc nhóm "
-            "nào.",
+            "5. Nhóm hoàn cảnh đặc biệt: chọn một trong 14 nhóm dưới đây (khoản 1 Điều 10 Luật Trẻ em). "
+            "Trẻ thuộc nhiều nhóm: ghi các chữ cái cách nhau bằng dấu phẩy, ví dụ: d, n. "
+            "Bỏ trống nếu trẻ không thuộc nhóm nào.",
             False,
         ),
         (
-            "6. Hoàn cảnh khó khăn: chọn Có nếu trẻ có hoàn cảnh khó khăn (ví dụ thuộc hộ nghèo, hộ cận nghèo), "
-            "Không nếu không.",
+            "6. Hoàn cảnh khó khăn: chọn Có nếu trẻ có hoàn cảnh khó khăn "
+            "(ví dụ thuộc hộ nghèo, hộ cận nghèo), Không nếu không.",
             False,
         ),
-        ("7. Hỗ trợ đã nhận: ghi hình thức và mức hỗ trợ, ví dụ: trợ cấp xã hội hằng tháng 540.000 đồng.", False),
+        (
+            "7. Hỗ trợ đã nhận: ghi hình thức và mức hỗ trợ, ví dụ: trợ cấp xã hội hằng tháng 540.000 đồng.",
+            False,
+        ),
         (
             "8. Bảo mật: danh sách chứa thông tin cá nhân của trẻ em (Điều 6 Luật Trẻ em; Nghị định "
             "13/2023/NĐ-CP). Chỉ gửi cho cán bộ phụ trách, không đăng tải hoặc chia sẻ công khai.",
@@ -441,7 +459,7 @@ def periodic_report_docx(
     _, heading, placeholder = REPORT_SECTIONS[0]
     para(heading, bold=True)
     para(placeholder, italic=True)
-    para("Số liệu trong kỳ báo cáo (ghi số nguyên; ghi 0 nếu không có):", italic=True)
+    para(REPORT_TABLE_INTRO, italic=True)
 
     table = doc.add_table(rows=1, cols=len(REPORT_TABLE_COLUMNS))
     table.style = "Table Grid"
@@ -484,7 +502,13 @@ def periodic_report_docx(
     right.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
     run = right.paragraphs[0].add_run("THỦ TRƯỞNG ĐƠN VỊ")
     run.bold = True
-    para("(Ký, ghi rõ họ tên, đóng dấu)", italic=True, size=12, align=WD_ALIGN_PARAGRAPH.CENTER, container=right)
+    para(
+        "(Ký, ghi rõ họ tên, đóng dấu)",
+        italic=True,
+        size=12,
+        align=WD_ALIGN_PARAGRAPH.CENTER,
+        container=right,
+    )
 
     visible = f"{VISIBLE_LABEL}: {token}"
     mark = para(visible, italic=True, size=7)
@@ -650,7 +674,7 @@ def _visible_parts(kind: str, names: list[str]) -> Iterator[tuple[str, str, str]
 def read_identity(data: bytes, filename: str) -> FormIdentity | None:
     """Which request a returned file answers: custom property, then core properties, then visible text.
 
-    Returns None for a readable file that carries no identity; raises UnreadableForm for one that cannot be read.
+    Returns None for a readable file without identity; raises UnreadableForm for one that cannot be read.
     """
     kind, zf = open_package(data, filename)
     with zf:

@@ -10,7 +10,8 @@ reads raw messages and marks them processed; it never deletes anything.
 
 USER and PASSWORD are percent-decoded, so write ``@ : / ? # %`` in them as ``%40 %3A %2F %3F %23
 %25``. Query parameters: ``folder`` (default ``INBOX``), ``processed_folder`` (default
-``Followup/Processed``, only used when the server cannot store keywords), ``starttls`` (true/false,
+``Followup/Processed``, only used when the server cannot store keywords; '/' becomes the server's
+hierarchy delimiter and its personal namespace prefix is added), ``starttls`` (true/false,
 ``imap://`` only), ``ssl`` (optional, must agree with the scheme: false for ``imap://``, true for
 ``imaps://``), ``timeout`` (seconds, default 30). Unknown parameters are rejected so typos show.
 
@@ -144,6 +145,11 @@ def parse_imap_url(url: str) -> ImapSettings:
         )
     if not parts.hostname:
         raise ImapUrlError("FOLLOWUP_IMAP_URL: the host is missing (imap://user:password@HOST:port)")
+    if parts.username is None and "@" in url:
+        raise ImapUrlError(
+            "FOLLOWUP_IMAP_URL: user:password@host is cut short by a '/', '?' or '#'; "
+            "percent-encode those characters in the password (%2F %3F %23)"
+        )
     if parts.username is None or not unquote(parts.username):
         raise ImapUrlError(
             "FOLLOWUP_IMAP_URL: the user name is missing; write imap://user:password@host "
@@ -246,6 +252,7 @@ class ImapInbox:
         self._client: IMAPClient | None = None
         self._uidvalidity = 0
         self._mode: Literal["keyword", "move", "copy"] = "keyword"
+        self._processed = self.settings.processed_folder
 
     def __repr__(self) -> str:
         return f"ImapInbox({self.settings.user}@{self.settings.where}/{self.settings.folder})"
@@ -312,34 +319,82 @@ class ImapInbox:
                     f"IMAP server {s.where}: folder {s.folder!r} cannot be opened for user {s.user!r} "
                     f"({_redact(str(exc), s.password)}); check folder= in FOLLOWUP_IMAP_URL"
                 ) from None
+            permanent = {bytes(flag).lower() for flag in info.get(b"PERMANENTFLAGS", ())}
+            if b"\\*" in permanent or KEYWORD.lower().encode() in permanent:
+                self._mode = "keyword"
+            else:
+                self._mode = "move" if client.has_capability("MOVE") else "copy"
+                self._processed = self._ensure_processed_folder(client)
+            self._uidvalidity = int(info[b"UIDVALIDITY"])
         except BaseException:
             with contextlib.suppress(IMAPClientError, OSError):
                 client.shutdown()
             raise
-        permanent = {bytes(flag).lower() for flag in info.get(b"PERMANENTFLAGS", ())}
-        if b"\\*" in permanent or KEYWORD.lower().encode() in permanent:
-            self._mode = "keyword"
-        else:
-            self._mode = "move" if client.has_capability("MOVE") else "copy"
-            if not client.folder_exists(s.processed_folder):
-                client.create_folder(s.processed_folder)
-        self._uidvalidity = int(info[b"UIDVALIDITY"])
         return client
+
+    def _ensure_processed_folder(self, client: IMAPClient) -> str:
+        """Create the processed folder, spelled with the server's delimiter and personal prefix.
+
+        ``Followup/Processed`` is written with '/', but e.g. Dovecot's Maildir++ layout uses '.' and
+        Courier/Cyrus put personal folders under ``INBOX.``.
+        """
+        s = self.settings
+        prefix, delimiter = "", "/"
+        if client.has_capability("NAMESPACE"):
+            personal = client.namespace().personal or ()
+            if personal:
+                prefix, delimiter = personal[0][0] or "", personal[0][1] or "/"
+        else:
+            listed = client.list_folders(pattern="INBOX")
+            if listed and listed[0][1]:
+                delimiter = listed[0][1].decode() if isinstance(listed[0][1], bytes) else str(listed[0][1])
+        name = s.processed_folder.replace("/", delimiter)
+        if prefix and not name.startswith(prefix):
+            name = prefix + name
+        try:
+            if not client.folder_exists(name):
+                client.create_folder(name)
+        except IMAPClientAbortError:
+            raise
+        except IMAPClientError as exc:
+            raise InboxUnavailable(
+                f"IMAP server {s.where} does not allow keywords and folder {name!r} cannot be created "
+                f"({_redact(str(exc), s.password)}); create it or set processed_folder= in FOLLOWUP_IMAP_URL"
+            ) from None
+        return name
+
+    @contextlib.contextmanager
+    def _talking(self, doing: str) -> Iterator[IMAPClient]:
+        """The open connection; a dropped one becomes InboxUnavailable and is reconnected next time."""
+        client = self._connected()
+        try:
+            yield client
+        except (OSError, IMAPClientAbortError) as exc:
+            self._client = None
+            with contextlib.suppress(IMAPClientError, OSError):
+                client.shutdown()
+            reason = _redact(f"{type(exc).__name__}: {exc}", self.settings.password)
+            raise InboxUnavailable(f"IMAP server {self.settings.where} failed while {doing} ({reason})") from exc
+        except IMAPClientError as exc:
+            reason = _redact(str(exc), self.settings.password)
+            raise InboxError(f"IMAP server {self.settings.where} refused {doing}: {reason}") from exc
 
     # -- reading and marking
 
     def fetch_unprocessed(self, limit: int | None = None) -> Iterator[RawMessage]:
         """Oldest first; BODY.PEEK so the clerk still sees the reply as unread in a mail client."""
-        client = self._connected()
+        self._connected()  # sets the marking mode
         criteria = ["NOT", "KEYWORD", KEYWORD]
-        if self._mode == "copy":  # copied originals may linger flagged \Deleted (no UIDPLUS)
+        if self._mode == "copy":  # originals may linger flagged \Deleted (no UIDPLUS)
             criteria += ["NOT", "DELETED"]
-        uids = sorted(client.search(criteria))
+        with self._talking("searching for unprocessed messages") as client:
+            uids = sorted(client.search(criteria))
         if limit is not None:
             uids = uids[: max(0, limit)]
         for start in range(0, len(uids), self._batch_size):
             batch = uids[start : start + self._batch_size]
-            response = client.fetch(batch, ["BODY.PEEK[]"])
+            with self._talking(f"fetching {len(batch)} messages") as client:
+                response = client.fetch(batch, ["BODY.PEEK[]"])
             for uid in batch:
                 data = response.get(uid, {}).get(b"BODY[]")
                 if data is not None:  # None: expunged by someone else meanwhile
@@ -347,18 +402,19 @@ class ImapInbox:
 
     def mark_processed(self, key: str) -> None:
         """Set the keyword, or move the message to the processed folder; never delete it."""
-        client = self._connected()
+        self._connected()
         uid = self._uid_from_key(key)
-        if self._mode == "keyword":
-            client.add_flags([uid], [KEYWORD], silent=True)
-        elif self._mode == "move":
-            client.move([uid], self.settings.processed_folder)
-        else:
-            client.copy([uid], self.settings.processed_folder)
-            client.add_flags([uid], [b"\\Deleted"], silent=True)
-            if client.has_capability("UIDPLUS"):
-                client.uid_expunge([uid])  # only this message; the copy is already safe
-            # else: the \Deleted original stays until someone expunges; the copy is in processed_folder.
+        with self._talking(f"marking message {key} processed") as client:
+            if self._mode == "keyword":
+                client.add_flags([uid], [KEYWORD], silent=True)
+            elif self._mode == "move":
+                client.move([uid], self._processed)
+            else:
+                client.copy([uid], self._processed)
+                client.add_flags([uid], [b"\\Deleted"], silent=True)
+                if client.has_capability("UIDPLUS"):
+                    client.uid_expunge([uid])  # only this message; its copy is already safe
+                # else: the \Deleted original stays until someone expunges; the copy is in the processed folder.
 
     def _uid_from_key(self, key: str) -> int:
         validity, _, uid = key.partition(":")
@@ -437,14 +493,18 @@ class MaildirInbox:
         self._open()
         letter = self._letter(register=True)
         assert letter is not None
-        found = self._find(key)
-        if found is None:
-            raise InboxError(f"message {key!r} is not in Maildir {self.path}")
-        path, flags = found
-        if letter in flags and path.parent.name == "cur":
-            return
-        new_flags = "".join(sorted(set(flags) | {letter}))
-        os.rename(path, self.path / "cur" / f"{key}{self._colon}2,{new_flags}")
+        for _attempt in range(3):  # a mail client may rename the file (new flags) under us
+            found = self._find(key)
+            if found is None:
+                raise InboxError(f"message {key!r} is not in Maildir {self.path}")
+            path, flags = found
+            if letter in flags and path.parent.name == "cur":
+                return
+            new_flags = "".join(sorted(set(flags) | {letter}))
+            with contextlib.suppress(FileNotFoundError):
+                os.rename(path, self.path / "cur" / f"{key}{self._colon}2,{new_flags}")
+                return
+        raise InboxError(f"message {key!r} in Maildir {self.path} kept moving; try again")
 
     # -- helpers
 

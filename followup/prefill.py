@@ -33,4 +33,6 @@ def prefill(template: bytes, values: dict[str, str]) -> bytes:
 def placeholders_left(data: bytes) -> bool:
     """True if a prefilled copy still carries a placeholder (a template the clerk edited badly)."""
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        return any(b"FOLLOWUP_PLACEHOLDER_" in archive.read(name) for name in archive.namelist() if name.endswith(".xml"))
+        return any(
+            b"FOLLOWUP_PLACEHOLDER_" in archive.read(name) for name in archive.namelist() if name.endswith(".xml")
+        )

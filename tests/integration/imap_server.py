@@ -18,11 +18,12 @@ import imaplib
 import mailbox
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,15 +47,27 @@ class ImapServer:
     password: str = field(repr=False)
     url: str = field(repr=False)
     startup_seconds: float = 0.0
+    cafile: Path | None = None
+    stop: Callable[[], None] = field(default=lambda: None, repr=False, compare=False)
+    """Stop the server early (e.g. to test a lost connection); leaving the context also stops it."""
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """A verifying client context that trusts this server's self-signed certificate."""
+        return ssl.create_default_context(cafile=str(self.cafile) if self.cafile else None)
 
     def url_for(self, **params: str) -> str:
         """The server's ``imap://`` URL with extra query parameters (e.g. ``folder=...``)."""
-        return _url(self.user, self.password, self.port, params)
+        return _url(self.user, self.password, self.port, {**({"starttls": "true"} if self.cafile else {}), **params})
 
     @contextmanager
     def connect(self) -> Iterator[imaplib.IMAP4]:
         """A logged-in stdlib client, independent of the code under test."""
         conn = imaplib.IMAP4(self.host, self.port, timeout=10)
+        # imaplib waits for "+" before each APPEND literal; without NODELAY, Nagle + delayed ACK add ~40 ms.
+        conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self.cafile:
+            conn.starttls(self.ssl_context())
+            conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
             conn.login(self.user, self.password)
             yield conn
@@ -120,14 +133,49 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def pymap_command(port: int, backend: Backend, user: str, password: str, base_dir: Path | None) -> list[str]:
+def pymap_command(
+    port: int, backend: Backend, user: str, password: str, base_dir: Path | None, tls: tuple[Path, Path] | None
+) -> list[str]:
     """The exact pymap command line; run with this interpreter so the venv's pymap is used."""
-    common = [sys.executable, "-c", "from pymap.main import main; main()",
-              "--host", HOST, "--port", str(port), "--no-tls"]
+    common = [sys.executable, "-c", "from pymap.main import main; main()", "--host", HOST, "--port", str(port)]
+    common += ["--cert", str(tls[0]), "--key", str(tls[1])] if tls else ["--no-tls"]
     if backend == "dict":
         return [*common, "dict", "--demo-user", user, "--demo-password", password]
     assert base_dir is not None
     return [*common, "maildir", str(base_dir)]
+
+
+def _self_signed(directory: Path) -> tuple[Path, Path]:
+    """A throw-away certificate for 127.0.0.1, so STARTTLS can be tested with full verification."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, HOST)])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(HOST))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_path, key_path
 
 
 def _prepare_maildir(base_dir: Path, user: str, password: str, keywords: Sequence[str]) -> None:
@@ -172,12 +220,14 @@ def running_imap_server(
     user: str = "vanthu",
     password: str = "s3cr:t@/?#%&",
     keywords: Sequence[str] = (),
+    tls: bool = False,
 ) -> Iterator[ImapServer]:
     """Start pymap on a free loopback port, yield how to reach it, stop it afterwards.
 
     The default password deliberately contains URL delimiters so percent-decoding is exercised
     (ASCII only: IMAP LOGIN via imaplib cannot carry other characters). ``keywords`` only applies
-    to the ``maildir`` backend.
+    to the ``maildir`` backend. ``tls`` offers STARTTLS with a self-signed certificate
+    (``ImapServer.cafile``); pymap then refuses LOGIN before STARTTLS.
     """
     if keywords and backend != "maildir":
         raise ValueError("keywords can only be declared with the maildir backend")
@@ -187,13 +237,14 @@ def running_imap_server(
         if base_dir is not None:
             base_dir.mkdir()
             _prepare_maildir(base_dir, user, password, keywords)
+        tls_files = _self_signed(tmp_path) if tls else None
         log_path = tmp_path / "pymap.log"
         for _attempt in range(3):  # another process may grab the free port before pymap binds it
             port = free_port()
             started = time.monotonic()
             with open(log_path, "wb") as log:
                 proc = subprocess.Popen(
-                    pymap_command(port, backend, user, password, base_dir),
+                    pymap_command(port, backend, user, password, base_dir, tls_files),
                     stdin=subprocess.DEVNULL,
                     stdout=log,
                     stderr=subprocess.STDOUT,
@@ -213,8 +264,10 @@ def running_imap_server(
             port=port,
             user=user,
             password=password,
-            url=_url(user, password, port, {}),
+            url=_url(user, password, port, {"starttls": "true"} if tls else {}),
             startup_seconds=time.monotonic() - started,
+            cafile=tls_files[0] if tls_files else None,
+            stop=lambda: _stop(proc),
         )
         try:
             yield server
