@@ -20,7 +20,7 @@ from followup.dispatch import (
     plan,
     queue_messages,
 )
-from followup.outbox import RetryPolicy, ServerUnavailable, open_sender
+from followup.outbox import ServerUnavailable, open_sender
 from followup.settings import Settings
 from followup.storage.db import open_database
 
@@ -47,7 +47,7 @@ def send_queued(
         )
         kit = mail_kit(config, directive, dispatch)
         queue, skipped = queue_messages(session, kit, dispatch, targets, resend, clock.now())
-        sender = open_sender(settings.smtp_url, settings.outbox, RetryPolicy())
+        sender = open_sender(settings.smtp_url, settings.outbox)
         sent = deliver(session, sender, kit, queue, clock.now, on_progress)
         return DispatchReport(
             directive.code, dispatch.number.label, Path(dispatch.letter_path), skipped + sent, sender.where

@@ -196,17 +196,6 @@ class Deadline:
         return f"{self.day:02d}/{self.month:02d}" + (f"/{self.year}" if self.year else "")
 
 
-def _deadline(value: Any) -> Deadline:
-    if isinstance(value, Deadline):
-        return value
-    if isinstance(value, dt.date):
-        return Deadline(value.day, value.month, value.year)
-    return Deadline.parse(str(value))
-
-
-DeadlineField = Annotated[Deadline, AfterValidator(lambda v: v)]
-
-
 class Indicator(_Model):
     code: Code
     label: Line
@@ -242,7 +231,11 @@ class Requirement(_Model):
     @field_validator("deadline", mode="before")
     @classmethod
     def _parse_deadline(cls, value: Any) -> Deadline:
-        return _deadline(value)
+        if isinstance(value, Deadline):
+            return value
+        if isinstance(value, dt.date):  # YAML reads 2023-02-20 as a date
+            return Deadline(value.day, value.month, value.year)
+        return Deadline.parse(str(value))
 
     @property
     def recurring(self) -> bool:
@@ -394,101 +387,113 @@ class Config:
             raise KeyError(f"no directive {code!r} in {self.root / 'directives'}; known: {known}") from None
 
 
-def _cross_check_recipients(recipients: Recipients, loaded: _Loaded, problems: list[Problem]) -> None:
-    group_codes = [g.code for g in recipients.groups]
-    seen: dict[str, int] = {}
-    for i, group in enumerate(recipients.groups):
-        if group.code in seen:
-            problems.append(loaded.problem(("groups", i, "code"), f"duplicate group code {group.code!r}"))
-        seen[group.code] = i
+def _items(data: Any, key: str) -> list[tuple[int, dict[str, Any]]]:
+    """The mappings of a list field of raw YAML, so cross-checks run even where some entries are invalid."""
+    value = data.get(key) if isinstance(data, dict) else None
+    if not isinstance(value, list):
+        return []
+    return [(i, item) for i, item in enumerate(value) if isinstance(item, dict)]
+
+
+def _strings(item: dict[str, Any], key: str) -> list[tuple[int, str]]:
+    value = item.get(key)
+    return [(i, str(v)) for i, v in enumerate(value)] if isinstance(value, list) else []
+
+
+def _group_codes(recipients: _Loaded | None) -> set[str] | None:
+    if recipients is None:
+        return None
+    return {str(g.get("code")) for _, g in _items(recipients.data, "groups")}
+
+
+def _cross_check_recipients(loaded: _Loaded, problems: list[Problem]) -> None:
+    data = loaded.data
+    seen_groups: set[str] = set()
+    for i, group in _items(data, "groups"):
+        if group.get("code") in seen_groups:
+            problems.append(loaded.problem(("groups", i, "code"), f"duplicate group code {group.get('code')!r}"))
+        seen_groups.add(group.get("code"))  # type: ignore[arg-type]
+    group_codes = sorted(str(g) for g in seen_groups)
     seen_units: dict[str, int] = {}
     seen_mail: dict[str, str] = {}
-    for i, unit in enumerate(recipients.units):
-        if unit.code in seen_units:
+    for i, unit in _items(data, "units"):
+        code = str(unit.get("code"))
+        if code in seen_units:
             problems.append(
                 loaded.problem(
                     ("units", i, "code"),
-                    f"duplicate unit code {unit.code!r} (also units[{seen_units[unit.code]}]); "
-                    "every unit needs its own code",
+                    f"duplicate unit code {code!r} (also units[{seen_units[code]}]); every unit needs its own code",
                 )
             )
-        seen_units.setdefault(unit.code, i)
-        for j, group in enumerate(unit.groups):
-            if group not in group_codes:
+        seen_units.setdefault(code, i)
+        for j, group in _strings(unit, "groups"):
+            if group not in seen_groups:
                 problems.append(
                     loaded.problem(
-                        ("units", i, "groups", j),
-                        f"unknown group {group!r}; known groups: {', '.join(group_codes)}",
+                        ("units", i, "groups", j), f"unknown group {group!r}; known groups: {', '.join(group_codes)}"
                     )
                 )
-        for j, email in enumerate(unit.emails):
-            key = email.lower()
-            if key in seen_mail and seen_mail[key] != unit.code:
+        for j, email in _strings(unit, "emails"):
+            key = email.strip().lower()
+            if key in seen_mail and seen_mail[key] != code:
                 problems.append(
                     loaded.problem(
                         ("units", i, "emails", j),
                         f"{email} is also the address of {seen_mail[key]}; replies could not be told apart",
                     )
                 )
-            seen_mail.setdefault(key, unit.code)
+            seen_mail.setdefault(key, code)
 
 
-def _cross_check_directive(
-    directive: Directive, recipients: Recipients | None, loaded: _Loaded, problems: list[Problem]
-) -> None:
+def _cross_check_directive(loaded: _Loaded, groups: set[str] | None, problems: list[Problem]) -> None:
+    data = loaded.data if isinstance(loaded.data, dict) else {}
     expected = Path(loaded.file).stem
-    if directive.code != expected:
+    if data.get("code") != expected:
         problems.append(
-            loaded.problem(("code",), f"code {directive.code!r} differs from the file name; name it {expected!r}")
+            loaded.problem(("code",), f"code {data.get('code')!r} differs from the file name; name it {expected!r}")
         )
-    groups = {g.code for g in recipients.groups} if recipients else None
+    addressees = [a for _, a in _strings(data, "addressees")]
     if groups is not None:
-        for i, code in enumerate(directive.addressees):
+        for i, code in _strings(data, "addressees"):
             if code not in groups:
                 problems.append(
                     loaded.problem(("addressees", i), f"unknown group {code!r}; known: {', '.join(sorted(groups))}")
                 )
     seen: set[str] = set()
-    for i, req in enumerate(directive.requirements):
-        if req.code in seen:
-            problems.append(loaded.problem(("requirements", i, "code"), f"duplicate requirement {req.code!r}"))
-        seen.add(req.code)
-        for j, group in enumerate(req.from_groups):
+    for i, req in _items(data, "requirements"):
+        code = req.get("code")
+        if code in seen:
+            problems.append(loaded.problem(("requirements", i, "code"), f"duplicate requirement {code!r}"))
+        seen.add(code)  # type: ignore[arg-type]
+        for j, group in _strings(req, "from_groups"):
             if groups is not None and group not in groups:
                 problems.append(
                     loaded.problem(
                         ("requirements", i, "from_groups", j),
-                        f"requirement {req.code!r} asks group {group!r}, which recipients.yaml does not define",
+                        f"requirement {code!r} asks group {group!r}, which recipients.yaml does not define",
                     )
                 )
-            elif group not in directive.addressees:
+            elif group not in addressees:
                 problems.append(
                     loaded.problem(
                         ("requirements", i, "from_groups", j),
                         f"group {group!r} is asked to reply but is not among the addressees; add it to addressees",
                     )
                 )
-        if req.form == "periodic-report" and not req.indicators:
+        indicators = {str(ind.get("code")) for _, ind in _items(req, "indicators")}
+        if req.get("form") == "periodic-report" and not indicators:
             problems.append(
                 loaded.problem(("requirements", i, "indicators"), "a periodic report needs at least one indicator")
             )
-        codes = {ind.code for ind in req.indicators}
-        for j, rule in enumerate(req.rules):
+        for j, rule in _items(req, "rules"):
             for side in ("left", "right"):
-                if getattr(rule, side) not in codes:
+                if str(rule.get(side)) not in indicators:
                     problems.append(
                         loaded.problem(
                             ("requirements", i, "rules", j, side),
-                            f"rule names indicator {getattr(rule, side)!r}, which this requirement does not ask for",
+                            f"rule names indicator {rule.get(side)!r}, which this requirement does not ask for",
                         )
                     )
-        if req.deadline.year is not None and req.deadline.year < directive.year:
-            problems.append(
-                loaded.problem(
-                    ("requirements", i, "deadline"),
-                    f"deadline {req.deadline} falls before the directive's year {directive.year}",
-                )
-            )
 
 
 def load_config(root: Path) -> Config:
@@ -499,8 +504,7 @@ def load_config(root: Path) -> Config:
     loaded = _read_yaml(root / "recipients.yaml", problems)
     if loaded:
         recipients = _validate(Recipients, loaded, problems)
-        if recipients:
-            _cross_check_recipients(recipients, loaded, problems)
+        _cross_check_recipients(loaded, problems)
 
     loaded_s = _read_yaml(root / "schedules.yaml", problems)
     if loaded_s:
@@ -516,8 +520,8 @@ def load_config(root: Path) -> Config:
         if not loaded_d:
             continue
         directive = _validate(Directive, loaded_d, problems)
+        _cross_check_directive(loaded_d, _group_codes(loaded), problems)
         if directive:
-            _cross_check_directive(directive, recipients, loaded_d, problems)
             directives[directive.code] = directive
 
     if problems:

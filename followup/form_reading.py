@@ -225,7 +225,9 @@ def parse_date(value: Any, *, epoch: dt.datetime | None = None) -> dt.date | Non
     if isinstance(value, dt.date):
         return value
     if isinstance(value, dt.time):
-        raise _ValueError("Ô chứa giờ chứ không phải ngày; ghi ngày sinh theo dạng ngày/tháng/năm, ví dụ 20/02/2015.")
+        raise _ValueError(
+            "Ô chứa giờ chứ không phải ngày; ghi ngày sinh theo dạng ngày/tháng/năm, ví dụ 20/02/2015.",
+        )
     if isinstance(value, bool):
         raise _ValueError("Ngày sinh không đọc được; ghi theo dạng ngày/tháng/năm, ví dụ 20/02/2015.")
     if isinstance(value, int | float):
@@ -388,6 +390,9 @@ class _Table:
     epoch: dt.datetime | None = None
 
 
+_TOO_OLD = "Trẻ đã đủ 16 tuổi, không còn là trẻ em theo Luật Trẻ em; bỏ dòng này hoặc sửa ngày sinh."
+_USE_FORM = "dùng lại biểu mẫu đã gửi kèm"
+_NO_TABLE = f"Không tìm thấy bảng số liệu (các cột Chỉ tiêu, Số liệu); {_USE_FORM}."
 MAX_ROWS = 20_000  # far more children than a commune lists; bounds work on hostile sheets
 MAX_COLUMNS = 60
 
@@ -521,7 +526,10 @@ class _RowReader:
             )
             return default
         if c.error_value:
-            self.problem(fld, "Ô có lỗi công thức (#VALUE!, #REF!, ...); sửa công thức hoặc ghi giá trị trực tiếp.")
+            self.problem(
+                fld,
+                "Ô có lỗi công thức (#VALUE!, #REF!, ...); sửa công thức hoặc ghi giá trị trực tiếp.",
+            )
             return default
         try:
             return parse(c.value)
@@ -548,7 +556,7 @@ class _RowReader:
             elif as_of >= _birthday(birth, 16):
                 self.problem(
                     "birth_date",
-                    "Trẻ đã đủ 16 tuổi, không còn là trẻ em theo Luật Trẻ em; bỏ dòng này hoặc sửa ngày sinh.",
+                    _TOO_OLD,
                 )
         sex = self.parsed("sex", _parse_sex)
         if sex is None and "sex" in self.mapping and _plainly_blank(self.cell("sex")):
@@ -794,7 +802,11 @@ def read_periodic_report(data: bytes, filename: str, requirement: Requirement) -
     return reading
 
 
-def _read_indicators(table: _Table | None, requirement: Requirement, reading: ReportReading) -> dict[str, int]:
+def _read_indicators(
+    table: _Table | None,
+    requirement: Requirement,
+    reading: ReportReading,
+) -> dict[str, int]:
     """Fill reading.values; return the table row of each indicator found, to locate rule failures."""
     codes = {ind.code: ind for ind in requirement.indicators}
     reading.values = dict.fromkeys(codes)
@@ -805,7 +817,7 @@ def _read_indicators(table: _Table | None, requirement: Requirement, reading: Re
                 None,
                 None,
                 None,
-                "Không tìm thấy bảng số liệu (các cột Chỉ tiêu, Số liệu). Dùng lại biểu mẫu báo cáo đã gửi kèm.",
+                _NO_TABLE,
             )
         )
         return {}
@@ -821,7 +833,8 @@ def _read_indicators(table: _Table | None, requirement: Requirement, reading: Re
         code = text("code")
         if code not in codes:
             label = _key(text("label"))
-            code = labels.get(label) or next((c for k, c in labels.items() if label and k.startswith(label)), "")
+            prefixed = [c for k, c in labels.items() if label and k.startswith(label)]
+            code = labels.get(label) or (prefixed[0] if prefixed else "")
         if not code:
             if text("label") or text("value"):
                 reading.problems.append(
@@ -882,7 +895,7 @@ def _read_indicators(table: _Table | None, requirement: Requirement, reading: Re
                     None,
                     None,
                     code,
-                    f'Thiếu dòng chỉ tiêu "{indicator.label}" trong bảng số liệu; dùng lại biểu mẫu đã gửi kèm.',
+                    f'Thiếu dòng chỉ tiêu "{indicator.label}" trong bảng số liệu; {_USE_FORM}.',
                 )
             )
     return located

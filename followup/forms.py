@@ -47,7 +47,7 @@ class FormIdentity:
         for name in ("directive", "requirement", "period", "unit"):
             value = getattr(self, name)
             if not re.fullmatch(_VALUE, value or ""):
-                raise ValueError(f"{name} {value!r} cannot go into a form identity; use letters, digits, . _ -")
+                raise ValueError(f"{name} {value!r} cannot be part of a form identity; use A-Z 0-9 . _ -")
 
     def token(self) -> str:
         return f"{TOKEN_PREFIX};d={self.directive};r={self.requirement};p={self.period};u={self.unit}"
@@ -172,7 +172,12 @@ PREPARED_ROWS = 200  # rows formatted in advance; data validation covers more
 VALIDATED_ROWS = 2000
 
 
-def children_list_xlsx(identity: FormIdentity, unit_name: str, requirement: Requirement, deadline_text: str) -> bytes:
+def children_list_xlsx(
+    identity: FormIdentity,
+    unit_name: str,
+    requirement: Requirement,
+    deadline_text: str,
+) -> bytes:
     """The workbook a commune keeps and returns: one child per row, drop-downs, and a guide sheet."""
     from openpyxl import Workbook
     from openpyxl.packaging.custom import StringProperty
@@ -220,7 +225,8 @@ def children_list_xlsx(identity: FormIdentity, unit_name: str, requirement: Requ
             cell = ws.cell(row=row, column=col)
             cell.font = normal
             cell.border = border
-            cell.alignment = Alignment(vertical="center", wrap_text=key in {"name", "carer", "support", "note"})
+            wrap = key in {"name", "carer", "support", "note"}
+            cell.alignment = Alignment(vertical="center", wrap_text=wrap)
             if key == "birth_date":
                 cell.number_format = "dd/mm/yyyy"
                 cell.alignment = Alignment(horizontal="center", vertical="center")
@@ -237,7 +243,7 @@ def children_list_xlsx(identity: FormIdentity, unit_name: str, requirement: Requ
 
     groups_dv = DataValidation(
         type="list",
-        formula1=f"={LIST_SHEET}!$A$1:$A${len(SPECIAL_GROUPS)}",
+        formula1=f"{LIST_SHEET}!$A$1:$A${len(SPECIAL_GROUPS)}",
         allow_blank=True,
         showErrorMessage=True,
         errorStyle="warning",
@@ -325,7 +331,7 @@ def _guide_sheet(ws: Any, normal: Any) -> None:
         ),
         ("2. Họ và tên: ghi đầy đủ, có dấu tiếng Việt.", False),
         (
-            "3. Ngày sinh: ghi ngày/tháng/năm, ví dụ 20/02/2015. Chỉ ghi trẻ em dưới 16 tuổi (Luật Trẻ em năm 2016).",
+            "3. Ngày sinh: ghi ngày/tháng/năm, ví dụ 20/02/2015. Chỉ ghi trẻ em dưới 16 tuổi (Luật Trẻ em).",
             False,
         ),
         ("4. Giới tính: chọn Nam hoặc Nữ.", False),
@@ -446,7 +452,8 @@ def periodic_report_docx(
     run = right.paragraphs[0].add_run("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM")
     run.bold, run.font.size = True, Pt(12)
     para("Độc lập - Tự do - Hạnh phúc", bold=True, size=13, align=WD_ALIGN_PARAGRAPH.CENTER, container=right)
-    para("……, ngày …… tháng …… năm ……", italic=True, size=13, align=WD_ALIGN_PARAGRAPH.CENTER, container=right)
+    centre = WD_ALIGN_PARAGRAPH.CENTER
+    para("……, ngày …… tháng …… năm ……", italic=True, size=13, align=centre, container=right)
 
     para()
     para("BÁO CÁO", bold=True, size=14, align=WD_ALIGN_PARAGRAPH.CENTER)
@@ -526,7 +533,8 @@ def periodic_report_docx(
     core.language = "vi-VN"
 
     package = doc.part.package
-    part = Part(PackURI("/docProps/custom.xml"), _CUSTOM_CT, custom_properties_xml({CUSTOM_PROPERTY: token}), package)
+    blob = custom_properties_xml({CUSTOM_PROPERTY: token})
+    part = Part(PackURI("/docProps/custom.xml"), _CUSTOM_CT, blob, package)
     package.relate_to(part, _CUSTOM_RT)
 
     out = io.BytesIO()

@@ -65,7 +65,7 @@ class Outgoing:
 
 
 def compose(out: Outgoing) -> bytes:
-    """The message as bytes ready for SMTP or a Maildir."""
+    """The message as bytes ready for SMTP or a Maildir, with CRLF line ends."""
     headers = {"Date": format_datetime(clock.now()), "Auto-Submitted": "auto-generated"}
     if out.in_reply_to:
         headers["In-Reply-To"] = out.in_reply_to
@@ -92,7 +92,7 @@ def compose(out: Outgoing) -> bytes:
     )
     alternative = msg.get_payload()[0]
     alternative.set_payload([MIMEText(out.text, "plain", "utf-8"), MIMEText(out.html, "html", "utf-8")])
-    return msg.as_bytes()
+    return msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))  # SMTP wants CRLF; smtplib leaves bytes as they are
 
 
 def digest(data: bytes) -> str:

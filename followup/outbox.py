@@ -65,10 +65,15 @@ class SmtpSettings:
     password: str | None = field(default=None, repr=False)
     tls: str = "none"  # none, starttls, ssl
     timeout: float = 30.0
+    retries: int = 4  # tries per message on a transient failure
+    backoff: float = 1.0  # seconds before the second try; doubles each time
 
     @classmethod
     def from_url(cls, url: str) -> SmtpSettings:
-        """Read ``smtp://user:pass@host:587?starttls=true`` or ``smtps://host:465``."""
+        """Read ``smtp://user:pass@host:587?starttls=true`` or ``smtps://host:465``.
+
+        Optional query parameters: ``timeout`` (seconds), ``retries`` (tries per message), ``backoff`` (seconds).
+        """
         parts = urlsplit(url)
         if parts.scheme not in ("smtp", "smtps"):
             raise ValueError(
@@ -85,15 +90,19 @@ class SmtpSettings:
         )
         try:
             port = parts.port or (465 if tls == "ssl" else 587 if tls == "starttls" else 25)
+            numbers = {"timeout": float(query.get("timeout", 30)), "retries": int(query.get("retries", 4))}
+            numbers["backoff"] = float(query.get("backoff", 1.0))
         except ValueError as exc:
-            raise ValueError("FOLLOWUP_SMTP_URL has a port that is not a number") from exc
+            raise ValueError("FOLLOWUP_SMTP_URL has a port, timeout, retries or backoff that is not a number") from exc
         return cls(
             host=parts.hostname,
             port=port,
             user=unquote(parts.username) if parts.username else None,
             password=unquote(parts.password) if parts.password else None,
             tls=tls,
-            timeout=float(query.get("timeout", 30)),
+            timeout=numbers["timeout"],
+            retries=max(1, int(numbers["retries"])),
+            backoff=numbers["backoff"],
         )
 
 
@@ -117,7 +126,7 @@ class SmtpSender:
 
     def __init__(self, settings: SmtpSettings, retry: RetryPolicy | None = None):
         self.settings = settings
-        self.retry = retry or RetryPolicy()
+        self.retry = retry or RetryPolicy(attempts=settings.retries, first_delay=settings.backoff)
         self._smtp: smtplib.SMTP | None = None
 
     @property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -84,3 +85,6 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):  # type: igno
         terminalreporter.write_line(
             "Start one (pg_ctlcluster 15 main start) or set FOLLOWUP_TEST_POSTGRES_URL; .ci/run does both.", red=True
         )
+
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # test helpers: smtp_server, integration.imap_server

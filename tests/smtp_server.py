@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import socket
@@ -32,7 +33,9 @@ class Sink:
     received: list[Received] = field(default_factory=list)
     refuse: set[str] = field(default_factory=set)  # addresses answered 550 at RCPT
     defer_data: int = 0  # answer the next N DATA commands with 451
+    defer_once: set[str] = field(default_factory=set)  # the first message to these addresses gets 451
     deferred: int = 0
+    delay: float = 0.0  # seconds to wait before answering DATA (to catch a run in the middle)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # type: ignore[no-untyped-def]
@@ -42,9 +45,13 @@ class Sink:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+        if self.delay:
+            await asyncio.sleep(self.delay)
         with self.lock:
-            if self.defer_data > 0:
-                self.defer_data -= 1
+            once = self.defer_once.intersection(envelope.rcpt_tos)
+            if self.defer_data > 0 or once:
+                self.defer_data = max(0, self.defer_data - 1)
+                self.defer_once -= once
                 self.deferred += 1
                 return "451 4.3.0 try again later"
             self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.content))

@@ -1,0 +1,439 @@
+"""Benchmark: `followup dispatch` end to end against a loopback SMTP sink.
+
+    .venv/bin/python bench/dispatch.py [--units 10000] [--repeat 3] [--skip-district] [--skip-profile]
+
+1. PRODUCT  – the library path the flow's task runs (``flows.dispatch.send_queued.fn``) for N synthetic
+   units on a fresh FOLLOWUP_HOME: load config, migrate DB, number + render the letter, queue N rows,
+   compose and send each over one SMTP connection, commit each outcome.
+2. BASELINE – the exact messages the product produced, sent with a raw ``smtplib.SMTP`` loop over one
+   connection to the same sink (the floor: what the SMTP round trips + sink cost on their own).
+3. DISTRICT – the real CLI (``followup dispatch 2023-child-protection``) on the built-in 36-unit
+   configuration as a subprocess, Prefect's ephemeral server included; cold and warm PREFECT_HOME.
+4. PROFILE  – cProfile of one product run (untimed; it also captures the message bytes for 2).
+
+The sink (bench/smtp_sink.py, aiosmtpd, counts and discards) runs in its own process: the machine has 2
+cores and an in-process sink would take the GIL from the client it is measuring.
+Figures go to stdout and bench/out/dispatch.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import os
+import platform
+import pstats
+import shutil
+import smtplib
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+PYTHON = Path(sys.executable)
+sys.path.insert(0, str(ROOT))  # flows/ lives at the repo root
+NOW = "2023-02-06T08:00+07:00"
+DIRECTIVE = "2023-child-protection"
+
+# --------------------------------------------------------------------------- synthetic configuration
+
+PLACES = [
+    "Cao Sơn",
+    "Cẩm Giàng",
+    "Đôn Phong",
+    "Dương Phong",
+    "Lục Bình",
+    "Mỹ Thanh",
+    "Nguyên Phúc",
+    "Quân Hà",
+    "Quang Thuận",
+    "Sỹ Bình",
+    "Tân Tú",
+    "Vi Hương",
+    "Vũ Muộn",
+    "Phủ Thông",
+    "Hà Vị",
+    "Tú Trĩ",
+    "Ngọc Hồi",
+    "Đắk Tô",
+    "Hưng Yên",
+    "Thủy Nguyên",
+    "Điện Biên",
+    "Quỳnh Lưu",
+    "Ea Kar",
+    "Bảo Lộc",
+]
+DEPARTMENTS = [
+    "Phòng Lao động - Thương binh và Xã hội",
+    "Phòng Giáo dục và Đào tạo",
+    "Phòng Văn hóa và Thông tin",
+    "Phòng Y tế",
+    "Phòng Tư pháp",
+    "Phòng Tài chính - Kế hoạch",
+    "Phòng Nội vụ",
+    "Phòng Dân tộc",
+    "Phòng Kinh tế và Hạ tầng",
+    "Phòng Nông nghiệp và PTNT",
+    "Phòng Tài nguyên và Môi trường",
+    "Trung tâm Văn hóa - Thể thao và Truyền thông",
+    "Hội Liên hiệp Phụ nữ",
+    "Hội Cựu chiến binh",
+]
+
+
+def synthetic_units(n: int) -> list[dict]:
+    units = []
+    for i in range(n):
+        if i % 2 == 0:
+            place = PLACES[i // 2 % len(PLACES)]
+            units.append(
+                {
+                    "code": f"XA-{i:05d}",
+                    "name": f"Ủy ban nhân dân xã {place} số {i}",
+                    "kind": "commune",
+                    "groups": ["xa-thi-tran"],
+                    "emails": [f"ubnd.x{i:05d}@donvi.example"],
+                }
+            )
+        else:
+            units.append(
+                {
+                    "code": f"PB-{i:05d}",
+                    "name": f"{DEPARTMENTS[i // 2 % len(DEPARTMENTS)]} số {i}",
+                    "kind": "department",
+                    "groups": ["phong-ban"],
+                    "emails": [f"phong.p{i:05d}@donvi.example"],
+                }
+            )
+    return units
+
+
+def make_config(folder: Path, n: int) -> Path:
+    """directives/, templates/, schedules.yaml from the repo; recipients.yaml with n synthetic units."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(ROOT / "directives", folder / "directives")
+    shutil.copytree(ROOT / "templates", folder / "templates")
+    shutil.copy(ROOT / "schedules.yaml", folder / "schedules.yaml")
+    base = yaml.safe_load((ROOT / "recipients.yaml").read_text(encoding="utf-8"))
+    base["units"] = synthetic_units(n)
+    text = yaml.safe_dump(base, allow_unicode=True, sort_keys=False, default_flow_style=None, width=200)
+    (folder / "recipients.yaml").write_text(text, encoding="utf-8")
+    return folder
+
+
+# --------------------------------------------------------------------------- the sink (own process)
+
+
+class SinkProcess:
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen(
+            [str(PYTHON), str(BENCH / "smtp_sink.py")],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline().split()
+        if not line or line[0] != "PORT":
+            raise RuntimeError("sink did not start")
+        self.port = int(line[1])
+        self.url = f"smtp://127.0.0.1:{self.port}"
+
+    def count(self) -> tuple[int, int]:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write("count\n")
+        self.proc.stdin.flush()
+        messages, size = self.proc.stdout.readline().split()
+        return int(messages), int(size)
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            assert self.proc.stdin is not None
+            self.proc.stdin.write("quit\n")
+            self.proc.stdin.close()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+# --------------------------------------------------------------------------- product and baseline
+
+
+def product_run(home: Path) -> tuple[float, dict[str, int]]:
+    """One end-to-end run of the flow's task on a fresh FOLLOWUP_HOME; returns (seconds, counts)."""
+    from flows.dispatch import send_queued
+    from followup.settings import Settings
+
+    os.environ["FOLLOWUP_HOME"] = str(home)
+    settings = Settings()
+    t0 = time.perf_counter()
+    report = send_queued.fn(settings, DIRECTIVE, None, False, None)
+    elapsed = time.perf_counter() - t0
+    return elapsed, report.counts()
+
+
+def captured_run(home: Path, profile: bool) -> tuple[list[tuple[str, list[str], bytes]], pstats.Stats | None]:
+    """An untimed product run that records every message's envelope and bytes (and optionally profiles)."""
+    from followup import outbox
+
+    captured: list[tuple[str, list[str], bytes]] = []
+    original = outbox.SmtpSender.send
+
+    def recording_send(self, from_addr, recipients, data):  # type: ignore[no-untyped-def]
+        captured.append((from_addr, list(recipients), data))
+        return original(self, from_addr, recipients, data)
+
+    outbox.SmtpSender.send = recording_send  # type: ignore[method-assign]
+    profiler = cProfile.Profile() if profile else None
+    try:
+        if profiler:
+            profiler.enable()
+        product_run(home)
+    finally:
+        if profiler:
+            profiler.disable()
+        outbox.SmtpSender.send = original  # type: ignore[method-assign]
+    return captured, (pstats.Stats(profiler) if profiler else None)
+
+
+def baseline_run(port: int, messages: list[tuple[str, list[str], bytes]]) -> float:
+    """The same bytes, raw smtplib, one connection, sendmail per message."""
+    t0 = time.perf_counter()
+    smtp = smtplib.SMTP("127.0.0.1", port, timeout=30)
+    for from_addr, recipients, data in messages:
+        smtp.sendmail(from_addr, recipients, data)
+    smtp.quit()
+    return time.perf_counter() - t0
+
+
+# --------------------------------------------------------------------------- the real district via the CLI
+
+
+def district_run(sink_url: str, work: Path, prefect_home: Path | None) -> float:
+    home = Path(tempfile.mkdtemp(prefix="home-", dir=work))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "FOLLOWUP_"))}
+    env.update(
+        FOLLOWUP_HOME=str(home),
+        FOLLOWUP_CONFIG=str(ROOT),
+        FOLLOWUP_SMTP_URL=sink_url,
+        FOLLOWUP_NOW=NOW,
+    )
+    if prefect_home is not None:
+        env["PREFECT_HOME"] = str(prefect_home)  # else the CLI puts a fresh one in FOLLOWUP_HOME/prefect
+    t0 = time.perf_counter()
+    done = subprocess.run(
+        [str(PYTHON.parent / "followup"), "dispatch", DIRECTIVE],
+        env=env,
+        cwd=home,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    elapsed = time.perf_counter() - t0
+    if done.returncode != 0:
+        raise RuntimeError(f"followup dispatch exited {done.returncode}:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}")
+    return elapsed
+
+
+# --------------------------------------------------------------------------- profile breakdown
+
+BREAKDOWN = [  # (label, file suffix, function)
+    ("load_config (YAML + pydantic)", "followup/config.py", "load_config"),
+    ("open_database (engine + alembic)", "followup/storage/db.py", "open_database"),
+    ("open_dispatch (sync units, number, letter)", "followup/dispatch.py", "open_dispatch"),
+    ("  sync_recipients", "followup/storage/repository.py", "sync_recipients"),
+    ("queue_messages (rows + commit)", "followup/dispatch.py", "queue_messages"),
+    ("deliver", "followup/dispatch.py", "deliver"),
+    ("  MailKit.outgoing (forms + Jinja)", "followup/dispatch.py", "outgoing"),
+    ("    prefill (zip rewrite)", "followup/prefill.py", "prefill"),
+    ("  compose (yagmail + as_bytes)", "followup/mail_out.py", "compose"),
+    ("    yagmail prepare_message", "yagmail/message.py", "prepare_message"),
+    ("    Message.as_bytes", "email/message.py", "as_bytes"),
+    ("  SmtpSender.send (sendmail)", "followup/outbox.py", "send"),
+    ("  Session.commit", "sqlalchemy/orm/session.py", "commit"),
+    ("  digest (sha256)", "followup/mail_out.py", "digest"),
+]
+
+
+def breakdown(stats: pstats.Stats) -> list[dict]:
+    raw = stats.stats  # type: ignore[attr-defined]
+    total = max(ct for (_, _, _, ct, _) in raw.values())
+    rows = []
+    for label, suffix, name in BREAKDOWN:
+        calls, cum = 0, 0.0
+        for (file, _line, func), (_cc, nc, _tt, ct, _callers) in raw.items():
+            if func == name and file.replace("\\", "/").endswith(suffix):
+                calls, cum = calls + nc, max(cum, ct)  # recursion-safe: cProfile's ct already excludes re-entry
+        rows.append(
+            {
+                "what": label,
+                "function": f"{suffix}:{name}",
+                "calls": calls,
+                "cum_s": round(cum, 3),
+                "share": round(cum / total, 3) if total else 0.0,
+            }
+        )
+    return rows
+
+
+def top_text(stats: pstats.Stats, sort: str, n: int) -> str:
+    out = io.StringIO()
+    stats.stream = out  # type: ignore[attr-defined]
+    stats.sort_stats(sort).print_stats(n)
+    text = out.getvalue()
+    start = text.find("   ncalls")
+    return text[start:].rstrip() if start >= 0 else text
+
+
+# --------------------------------------------------------------------------- main
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--units", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--skip-district", action="store_true", help="skip the CLI/Prefect runs")
+    parser.add_argument("--skip-profile", action="store_true", help="capture without cProfile")
+    parser.add_argument("--top", type=int, default=15)
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="followup-bench-"))
+    sink = SinkProcess()
+    results: dict = {
+        "units": args.units,
+        "repeat": args.repeat,
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "sink": "aiosmtpd in a separate process (bench/smtp_sink.py)",
+    }
+    try:
+        # ---------------------------------------------------------------- synthetic district, in process
+        config = make_config(work / "config", args.units)
+        for key in [k for k in os.environ if k.startswith("FOLLOWUP_")]:
+            del os.environ[key]
+        os.environ.update(FOLLOWUP_CONFIG=str(config), FOLLOWUP_NOW=NOW, FOLLOWUP_SMTP_URL=sink.url)
+        os.environ.setdefault("PREFECT_HOME", str(work / "prefect-inproc"))  # never touch ~/.prefect
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+        t0 = time.perf_counter()
+        import flows.dispatch  # noqa: F401  (prefect import: not part of any figure)
+
+        results["import_s"] = round(time.perf_counter() - t0, 2)
+
+        print(f"# {args.units} units, repeat {args.repeat}, sink {sink.url} (separate process)", flush=True)
+        n0 = sink.count()[0]
+        t0 = time.perf_counter()
+        messages, stats = captured_run(work / "home-capture", profile=not args.skip_profile)
+        capture_s = time.perf_counter() - t0
+        if len(messages) != args.units or sink.count()[0] - n0 != args.units:
+            raise RuntimeError(f"capture run sent {len(messages)} messages, sink got {sink.count()[0] - n0}")
+        sizes = [len(m[2]) for m in messages]
+        results["message_bytes_mean"] = round(statistics.mean(sizes))
+        results["capture_run_s"] = round(capture_s, 2)
+        print(
+            f"capture{'+profile' if stats else ''} run: {capture_s:.1f} s, "
+            f"{len(messages)} messages, mean {statistics.mean(sizes) / 1024:.0f} KiB",
+            flush=True,
+        )
+
+        product, baseline = [], []
+        for r in range(args.repeat):
+            order = ("product", "baseline") if r % 2 == 0 else ("baseline", "product")
+            for which in order:
+                n0 = sink.count()[0]
+                if which == "product":
+                    seconds, counts = product_run(work / f"home-{r}")
+                    if counts["sent"] != args.units:
+                        raise RuntimeError(f"product run {r}: {counts}")
+                    product.append(seconds)
+                else:
+                    seconds = baseline_run(sink.port, messages)
+                    baseline.append(seconds)
+                got = sink.count()[0] - n0
+                if got != args.units:
+                    raise RuntimeError(f"{which} run {r}: sink received {got} of {args.units}")
+                print(f"  run {r + 1} {which:8s} {seconds:7.2f} s", flush=True)
+        del messages
+        p, b = median(product), median(baseline)
+        results.update(
+            product_s=[round(x, 3) for x in product],
+            baseline_s=[round(x, 3) for x in baseline],
+            product_median_s=round(p, 3),
+            baseline_median_s=round(b, 3),
+            product_msgs_per_s=round(args.units / p, 1),
+            baseline_msgs_per_s=round(args.units / b, 1),
+            ratio=round(p / b, 2),
+            ratio_goal=1.3,
+        )
+
+        # ---------------------------------------------------------------- real district via the CLI
+        if not args.skip_district:
+            cold, warm = [], []
+            shared = work / "prefect-shared"
+            district_run(sink.url, work, shared)  # warm-up: creates the shared PREFECT_HOME
+            for r in range(args.repeat):
+                cold.append(district_run(sink.url, work, None))
+                warm.append(district_run(sink.url, work, shared))
+                print(f"  district run {r + 1}: cold {cold[-1]:.2f} s, warm {warm[-1]:.2f} s", flush=True)
+            results.update(
+                district_units=36,
+                district_cold_s=[round(x, 2) for x in cold],
+                district_warm_s=[round(x, 2) for x in warm],
+                district_cold_median_s=round(median(cold), 2),
+                district_warm_median_s=round(median(warm), 2),
+                district_goal_s=10,
+            )
+
+        # ---------------------------------------------------------------- report
+        print()
+        print(f"{'measurement':44s} {'median s':>9s} {'msg/s':>8s}")
+        print(f"{'product  send_queued.fn, ' + str(args.units) + ' units':44s} {p:9.2f} {args.units / p:8.0f}")
+        print(f"{'baseline raw smtplib, same bytes':44s} {b:9.2f} {args.units / b:8.0f}")
+        print(f"{'ratio product/baseline (goal <= 1.3)':44s} {p / b:9.2f}")
+        if not args.skip_district:
+            print(f"{'district CLI, 36 units, cold PREFECT_HOME':44s} {results['district_cold_median_s']:9.2f}")
+            print(
+                f"{'district CLI, 36 units, warm PREFECT_HOME':44s} {results['district_warm_median_s']:9.2f}"
+                "   (goal <= 10 s)"
+            )
+        if stats is not None:
+            rows = breakdown(stats)
+            results["profile_total_s"] = round(capture_s, 2)
+            results["profile_breakdown"] = rows
+            print(f"\n# breakdown of the profiled product run ({capture_s:.1f} s under cProfile)")
+            for row in rows:
+                print(f"{row['what']:46s} {row['calls']:>7d} calls {row['cum_s']:8.2f} s {row['share'] * 100:5.1f} %")
+            print(f"\n# top {args.top} by cumulative time")
+            text = top_text(stats, "cumulative", args.top)
+            print(text)
+            results["profile_top_cumulative"] = text.splitlines()
+            print(f"\n# top {args.top} by own time")
+            text = top_text(stats, "tottime", args.top)
+            print(text)
+            results["profile_top_tottime"] = text.splitlines()
+    finally:
+        sink.close()
+        shutil.rmtree(work, ignore_errors=True)
+
+    out = BENCH / "out"
+    out.mkdir(exist_ok=True)
+    (out / "dispatch.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"\nwritten {out / 'dispatch.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

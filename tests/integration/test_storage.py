@@ -1,0 +1,67 @@
+"""The store on SQLite and PostgreSQL: migrations, the register of numbers, copies of the configuration."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import inspect, select
+
+from followup.register import issue_number
+from followup.storage.db import make_engine, migrate, open_database
+from followup.storage.models import DirectiveRow, UnitRow
+from followup.storage.repository import sync_directive, sync_recipients
+
+NOW = dt.datetime(2023, 2, 6, 8, 0, tzinfo=dt.timezone(dt.timedelta(hours=7)))
+
+
+def test_migrations_create_the_schema_and_run_twice(db_url):
+    engine = make_engine(db_url)
+    migrate(engine)
+    migrate(engine)  # idempotent: every command runs it
+    tables = set(inspect(engine).get_table_names())
+    assert {"units", "directives", "issued_numbers", "dispatches", "outgoing_messages", "alembic_version"} <= tables
+    engine.dispose()
+
+
+def test_numbers_restart_each_year_are_per_symbol_and_never_reused(db_url, config):
+    Session = open_database(db_url)
+    directive = config.directive("2023-child-protection")
+    with Session() as session:
+        sync_directive(session, directive, NOW)
+        session.commit()
+
+        def take(year: int, symbol: str = "UBND-LĐTBXH") -> int:
+            entry = issue_number(
+                session, year=year, symbol=symbol, directive_code=directive.code, purpose="directive", at=NOW
+            )
+            session.commit()
+            return entry.number
+
+        assert [take(2023), take(2023), take(2023)] == [1, 2, 3]
+        assert take(2023, "UBND-VP") == 1
+        assert take(2024) == 1
+        assert take(2023) == 4
+    with Session() as session:  # a new session (another clerk, a rerun) continues the register
+        entry = issue_number(
+            session, year=2023, symbol="UBND-LĐTBXH", directive_code=directive.code, purpose="directive", at=NOW
+        )
+        session.commit()
+        assert entry.label == "5/UBND-LĐTBXH"
+        assert entry.issued_at == NOW
+
+
+def test_configuration_is_copied_and_removed_units_become_inactive(db_url, config):
+    Session = open_database(db_url)
+    with Session() as session:
+        sync_recipients(session, config.recipients, NOW)
+        sync_directive(session, config.directive("2023-child-protection"), NOW)
+        session.commit()
+        assert (
+            session.scalar(select(UnitRow).where(UnitRow.code == "XA-CAMGIANG")).name == "Ủy ban nhân dân xã Cẩm Giàng"
+        )
+        smaller = config.recipients.model_copy(update={"units": config.recipients.units[1:]})
+        sync_recipients(session, smaller, NOW)
+        session.commit()
+        first = session.get(UnitRow, config.recipients.units[0].code)
+        assert first is not None and first.active is False
+        assert session.get(DirectiveRow, "2023-child-protection").definition["symbol"] == "UBND-LĐTBXH"

@@ -1,0 +1,144 @@
+"""The clerk's files: the shipped ones load, and each kind of mistake is named with file, path and line."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from followup.checks import check_templates
+from followup.config import ConfigError, Deadline, load_config
+from followup.settings import PROJECT_ROOT
+
+
+def test_shipped_configuration_matches_the_district(config):
+    units = config.recipients.units
+    communes = [u for u in units if u.kind.value in ("commune", "town")]
+    assert len(communes) == 14
+    places = {u.name.removeprefix("Ủy ban nhân dân ").removeprefix("thị trấn ").removeprefix("xã ") for u in communes}
+    assert {"Phủ Thông", "Cao Sơn", "Vũ Muộn", "Đôn Phong", "Sỹ Bình", "Quân Hà"} <= places
+    assert len(units) >= 30
+    assert all(email.endswith(".example") for u in units for email in u.emails)
+    assert len({u.code for u in units}) == len(units)
+
+    directive = config.directive("2023-child-protection")
+    assert directive.symbol == "UBND-LĐTBXH"
+    assert len(directive.items) == 9
+    assert directive.items[0].count("Lồng ghép") == 1
+    children, first_half, year = directive.requirements
+    assert children.from_groups == ["xa-thi-tran"] and str(children.deadline) == "20/02/2023"
+    assert (first_half.deadline.day, first_half.deadline.month, first_half.deadline.year) == (15, 5, None)
+    assert first_half.before and first_half.period == "H1"
+    assert (year.deadline.day, year.deadline.month) == (10, 11) and year.period == "year"
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    """A copy of the shipped configuration the test can break."""
+    root = tmp_path / "config"
+    root.mkdir()
+    for name in ("recipients.yaml", "schedules.yaml"):
+        shutil.copy(PROJECT_ROOT / name, root / name)
+    shutil.copytree(PROJECT_ROOT / "directives", root / "directives")
+    shutil.copytree(PROJECT_ROOT / "templates", root / "templates")
+    return root
+
+
+def edit(path: Path, change) -> None:  # type: ignore[no-untyped-def]
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    change(data)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+def problems_of(root: Path) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        load_config(root)
+    return [str(p) for p in caught.value.problems]
+
+
+def test_every_problem_is_listed_at_once_with_file_path_and_line(workdir: Path):
+    def break_recipients(data):  # type: ignore[no-untyped-def]
+        data["units"][1]["groups"] = ["xa-thi-tran", "xa-thi-tranh"]  # unknown group
+        data["units"][2]["code"] = data["units"][3]["code"]  # duplicate code
+        del data["units"][4]["emails"]  # missing e-mail
+        data["units"][5]["emails"] = ["ubnd.mythanh.example"]  # malformed
+
+    edit(workdir / "recipients.yaml", break_recipients)
+
+    def break_directive(data):  # type: ignore[no-untyped-def]
+        data["requirements"][0]["from_groups"] = ["cac-truong-hoc"]  # group that does not exist
+        data["requirements"][1]["deadline"] = "31/04"  # not a date
+        data["requirements"][2]["deadline"] = "mười tháng mười một"  # does not parse
+
+    edit(workdir / "directives" / "2023-child-protection.yaml", break_directive)
+    problems = problems_of(workdir)
+    text = "\n".join(problems)
+    assert len(problems) == 7, text
+    recipients = str(workdir / "recipients.yaml")
+    directive = str(workdir / "directives" / "2023-child-protection.yaml")
+    assert f"{recipients}:" in text and f"{directive}:" in text
+    assert "units[1].groups[1]: unknown group 'xa-thi-tranh'" in text
+    assert "duplicate unit code 'XA-DONPHONG'" in text
+    assert "units[4].emails: is required but missing" in text
+    assert "units[5].emails[0]: 'ubnd.mythanh.example' is not an e-mail address" in text
+    assert "requirements[0].from_groups[0]: requirement 'danh-sach-tre-em' asks group 'cac-truong-hoc'" in text
+    assert "requirements[1].deadline: deadline '31/04' is not a real date" in text
+    assert "requirements[2].deadline: deadline 'mười tháng mười một' does not parse; write dd/mm/yyyy" in text
+    # each problem points at a line, and that line holds what it names
+    lines = (workdir / "recipients.yaml").read_text(encoding="utf-8").splitlines()
+    unknown = next(p for p in problems if "xa-thi-tranh" in p)
+    line_no = int(unknown.split(":")[1])
+    assert "xa-thi-tranh" in lines[line_no - 1]
+
+
+def test_yaml_syntax_error_names_the_line(workdir: Path):
+    path = workdir / "schedules.yaml"
+    path.write_text("timezone: Asia/Ho_Chi_Minh\nflows:\n  collect: [unclosed\n", encoding="utf-8")
+    (problem,) = problems_of(workdir)
+    assert problem.startswith(f"{path}:") and "not valid YAML" in problem
+
+
+def test_unknown_field_and_bad_cron_are_named(workdir: Path):
+    edit(workdir / "schedules.yaml", lambda d: d.update(timezone="Asia/Hanoi_City", flows={"collect": "every day"}))
+    text = "\n".join(problems_of(workdir))
+    assert "unknown time zone 'Asia/Hanoi_City'" in text
+    assert "'every day' is not a cron expression" in text
+
+
+def test_a_line_break_in_a_unit_name_is_refused(workdir: Path):
+    edit(workdir / "recipients.yaml", lambda d: d["units"][0].update(name="Xã A\r\nBcc: evil@x.example"))
+    (problem,) = problems_of(workdir)
+    assert "units[0].name: must be on one line" in problem
+
+
+def test_template_variable_the_data_does_not_provide(workdir: Path):
+    from docx import Document
+
+    doc = Document(str(workdir / "templates" / "directive.docx"))
+    doc.add_paragraph("{{ so_dien_thoai_lien_he }}")
+    doc.save(str(workdir / "templates" / "directive.docx"))
+    (workdir / "templates" / "email" / "directive.txt").write_text("Kính gửi {{ ten_don_vi }}\n", encoding="utf-8")
+    (workdir / "templates" / "email" / "directive.html").write_text("<p>{% if %}</p>\n", encoding="utf-8")
+    problems = check_templates(load_config(workdir))
+    text = "\n".join(problems)
+    assert (
+        "directive.docx: uses {{ so_dien_thoai_lien_he }}, which directive 2023-child-protection does not provide"
+        in text
+    )
+    assert "directive.txt: uses {{ ten_don_vi }}, which is not provided" in text
+    assert "directive.html:1: template syntax error" in text
+
+
+def test_shipped_templates_pass_the_check(config):
+    assert check_templates(config) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("20/02/2023", (20, 2, 2023)), ("15/05", (15, 5, None)), (" 1/1 ", (1, 1, None)), ("29/02", (29, 2, None))],
+)
+def test_deadline_forms(text, expected):
+    d = Deadline.parse(text)
+    assert (d.day, d.month, d.year) == expected

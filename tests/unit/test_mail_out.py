@@ -1,0 +1,65 @@
+"""What a unit's mail client shows: Vietnamese subject and file names, escaped HTML, no injected header."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+
+from followup.mail_out import Attachment, Outgoing, compose, header_text, tracking_tag
+
+HOSTILE = 'Xã A & B <C> "D"\r\nBcc: evil@attacker.example'
+
+
+def parse(data: bytes) -> email.message.EmailMessage:
+    return email.message_from_bytes(data, policy=email.policy.default)  # type: ignore[return-value]
+
+
+def message(name: str = "Ủy ban nhân dân xã Cẩm Giàng") -> Outgoing:
+    return Outgoing(
+        message_id="<test.1@bachthong.example>",
+        from_addr="vanthu@bachthong.example",
+        from_name="UBND huyện Bạch Thông",
+        to=["ubnd@camgiang.bachthong.example"],
+        cc=["vanthu@camgiang.bachthong.example"],
+        subject=f"{tracking_tag('2023-child-protection', 'XA-CAMGIANG')} Công văn số 12/UBND-LĐTBXH {name}",
+        text=f"Kính gửi: {name}",
+        html=f"<p>Kính gửi: {name.replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;')}</p>",
+        attachments=[
+            Attachment(f"Danh sách trẻ em - {name}.xlsx", b"PK\x03\x04 form"),
+            Attachment("Công văn số 12.docx", b"x"),
+        ],
+    )
+
+
+def test_vietnamese_subject_and_file_names_decode():
+    msg = parse(compose(message()))
+    assert (
+        msg["Subject"]
+        == "[FU:2023-child-protection:XA-CAMGIANG] Công văn số 12/UBND-LĐTBXH Ủy ban nhân dân xã Cẩm Giàng"
+    )
+    assert msg["Message-ID"] == "<test.1@bachthong.example>"
+    assert msg["To"] == "ubnd@camgiang.bachthong.example" and msg["Cc"] == "vanthu@camgiang.bachthong.example"
+    assert "Bạch Thông" in str(msg["From"])
+    names = [part.get_filename() for part in msg.iter_attachments()]
+    assert names == ["Danh sách trẻ em - Ủy ban nhân dân xã Cẩm Giàng.xlsx", "Công văn số 12.docx"]
+    first = next(msg.iter_attachments())
+    assert first.get_content() == b"PK\x03\x04 form"
+    assert msg.get_body(("plain",)).get_content().strip() == "Kính gửi: Ủy ban nhân dân xã Cẩm Giàng"
+    assert "<p>Kính gửi:" in msg.get_body(("html",)).get_content()
+
+
+def test_hostile_unit_name_cannot_add_a_header_and_renders_verbatim():
+    data = compose(message(HOSTILE))
+    msg = parse(data)
+    assert msg["Bcc"] is None and b"\nBcc:" not in data and b"\rBcc:" not in data
+    assert msg["Subject"].endswith('Xã A & B <C> "D" Bcc: evil@attacker.example')
+    assert [p.get_filename() for p in msg.iter_attachments()][0] == (
+        'Danh sách trẻ em - Xã A & B <C> "D" Bcc: evil@attacker.example.xlsx'
+    )
+    assert "Xã A & B <C>" in msg.get_body(("plain",)).get_content()
+    assert "Xã A &amp; B &lt;C&gt;" in msg.get_body(("html",)).get_content()
+
+
+def test_header_text_folds_control_characters():
+    assert header_text("a\r\nb\tc\x00d  e") == "a b c d e"
+    assert header_text("Xa\u0303") == "Xã"  # decomposed Vietnamese is composed
