@@ -20,6 +20,7 @@ from followup.forms import read_identity
 from followup.settings import PROJECT_ROOT, Settings
 from followup.storage.db import open_database
 from followup.storage.models import OutgoingMessage
+
 from smtp_server import Sink, smtp_sink
 
 DIRECTIVE = "2023-child-protection"

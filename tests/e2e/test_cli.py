@@ -1,0 +1,100 @@
+"""The command line as the clerk uses it: real processes, real Prefect, a real SMTP server on loopback."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from followup.settings import PROJECT_ROOT
+
+from smtp_server import Sink, smtp_sink
+
+FOLLOWUP = [sys.executable, "-m", "followup.cli"]
+
+
+@pytest.fixture(scope="session")
+def prefect_home(tmp_path_factory) -> Path:
+    """One Prefect home for the session: Prefect creates its database once, later runs start warm."""
+    return tmp_path_factory.mktemp("prefect")
+
+
+def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
+    return subprocess.run(
+        [*FOLLOWUP, *args], capture_output=True, text=True, env=full_env, cwd=cwd or PROJECT_ROOT, timeout=180
+    )
+
+
+def test_check_passes_on_the_shipped_configuration():
+    result = run("check")
+    assert result.returncode == 0, result.stderr
+    assert "36 units, 1 directive(s)" in result.stdout and "All checks passed." in result.stdout
+
+
+def test_check_lists_every_problem_and_fails(tmp_path):
+    root = tmp_path / "config"
+    shutil.copytree(PROJECT_ROOT / "directives", root / "directives")
+    shutil.copytree(PROJECT_ROOT / "templates", root / "templates")
+    shutil.copy(PROJECT_ROOT / "schedules.yaml", root)
+    text = (PROJECT_ROOT / "recipients.yaml").read_text(encoding="utf-8")
+    text = text.replace("emails: [ubnd@caoson.bachthong.example]", "emails: [ubnd-caoson]")
+    text = text.replace("groups: [phong-ban], emails: [yte@", "groups: [phong-ban-huyen], emails: [yte@")
+    (root / "recipients.yaml").write_text(text, encoding="utf-8")
+    result = run("check", env={"FOLLOWUP_CONFIG": str(root)})
+    assert result.returncode == 1
+    assert "2 problem(s) found" in result.stderr
+    assert "'ubnd-caoson' is not an e-mail address" in result.stderr
+    assert "unknown group 'phong-ban-huyen'" in result.stderr
+    assert f"{root / 'recipients.yaml'}:" in result.stderr
+
+
+def test_draft_writes_the_letter_and_forms_and_sends_nothing(isolated_home):
+    result = run("draft", "2023-child-protection", env={"FOLLOWUP_NOW": "2023-02-03"})
+    assert result.returncode == 0, result.stderr
+    folder = isolated_home / "drafts" / "2023-child-protection"
+    names = sorted(p.name for p in folder.iterdir())
+    assert "Công văn số nhap-UBND-LĐTBXH.docx" in names
+    assert any(n.startswith("Danh sách trẻ em") and n.endswith(".xlsx") for n in names)
+    assert not (isolated_home / "mail").exists()
+
+
+def test_dispatch_sends_once_prints_the_table_and_a_rerun_skips(prefect_home, isolated_home):
+    env = {"PREFECT_HOME": str(prefect_home), "FOLLOWUP_NOW": "2023-02-06T08:00+07:00"}
+    with smtp_sink() as (sink, url):
+        env["FOLLOWUP_SMTP_URL"] = url
+        dry = run("dispatch", "2023-child-protection", "--dry-run", env=env)
+        assert dry.returncode == 0, dry.stderr
+        assert "36 planned" in dry.stdout and not sink.received
+        first = run("dispatch", "2023-child-protection", env=env)
+        assert first.returncode == 0, first.stderr
+        assert "36 sent" in first.stdout and "XA-VUMUON" in first.stdout and "số 1/UBND-LĐTBXH" in first.stdout
+        second = run("dispatch", "2023-child-protection", env=env)
+        assert second.returncode == 0 and "36 skipped" in second.stdout
+    assert len(sink.received) == 36
+
+
+def test_dispatch_exit_code_says_a_unit_failed(prefect_home, isolated_home):
+    env = {"PREFECT_HOME": str(prefect_home), "FOLLOWUP_NOW": "2023-02-06T08:00+07:00"}
+    with smtp_sink(Sink(refuse={"tuphap@bachthong.example"})) as (sink, url):
+        env["FOLLOWUP_SMTP_URL"] = url + "?backoff=0"
+        result = run("dispatch", "2023-child-protection", "--unit", "P-TUPHAP", "--unit", "P-YTE", env=env)
+    assert result.returncode == 1
+    assert "1 sent, 1 failed" in result.stdout and "550" in result.stdout
+    assert "1 unit(s) failed" in result.stderr
+
+
+def test_demo_runs_on_a_fresh_folder_and_says_where_everything_is(prefect_home, tmp_path):
+    env = {"PREFECT_HOME": str(prefect_home), "FOLLOWUP_HOME": str(tmp_path / "var")}
+    result = run("demo", env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "36 sent" in out
+    demo = tmp_path / "var" / "demo"
+    assert len(list((demo / "mail" / "outbox" / "new").iterdir())) == 36
+    assert (demo / "documents" / "2023-child-protection" / "Công văn số 1-UBND-LĐTBXH.docx").exists()
+    assert str(demo / "mail" / "outbox") in out.replace("\n", "")
