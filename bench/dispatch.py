@@ -89,31 +89,19 @@ DEPARTMENTS = [
 ]
 
 
-def synthetic_units(n: int) -> list[dict]:
-    units = []
+def synthetic_units(n: int) -> list[str]:
+    """One flow mapping per line, the way the built-in recipients.yaml is written."""
+    lines = []
     for i in range(n):
         if i % 2 == 0:
             place = PLACES[i // 2 % len(PLACES)]
-            units.append(
-                {
-                    "code": f"XA-{i:05d}",
-                    "name": f"Ủy ban nhân dân xã {place} số {i}",
-                    "kind": "commune",
-                    "groups": ["xa-thi-tran"],
-                    "emails": [f"ubnd.x{i:05d}@donvi.example"],
-                }
-            )
+            code, name, kind, group = f"XA-{i:05d}", f"Ủy ban nhân dân xã {place} số {i}", "commune", "xa-thi-tran"
+            email = f"ubnd.x{i:05d}@donvi.example"
         else:
-            units.append(
-                {
-                    "code": f"PB-{i:05d}",
-                    "name": f"{DEPARTMENTS[i // 2 % len(DEPARTMENTS)]} số {i}",
-                    "kind": "department",
-                    "groups": ["phong-ban"],
-                    "emails": [f"phong.p{i:05d}@donvi.example"],
-                }
-            )
-    return units
+            code, name, kind, group = f"PB-{i:05d}", f"{DEPARTMENTS[i // 2 % len(DEPARTMENTS)]} số {i}", "department", "phong-ban"
+            email = f"phong.p{i:05d}@donvi.example"
+        lines.append(f"  - {{code: {code}, name: {name}, kind: {kind}, groups: [{group}], emails: [{email}]}}")
+    return lines
 
 
 def make_config(folder: Path, n: int) -> Path:
@@ -123,8 +111,9 @@ def make_config(folder: Path, n: int) -> Path:
     shutil.copytree(ROOT / "templates", folder / "templates")
     shutil.copy(ROOT / "schedules.yaml", folder / "schedules.yaml")
     base = yaml.safe_load((ROOT / "recipients.yaml").read_text(encoding="utf-8"))
-    base["units"] = synthetic_units(n)
-    text = yaml.safe_dump(base, allow_unicode=True, sort_keys=False, default_flow_style=None, width=200)
+    rest = {k: v for k, v in base.items() if k != "units"}
+    text = yaml.safe_dump(rest, allow_unicode=True, sort_keys=False, default_flow_style=False, width=200)
+    text += "\nunits:\n" + "\n".join(synthetic_units(n)) + "\n"
     (folder / "recipients.yaml").write_text(text, encoding="utf-8")
     return folder
 
@@ -154,6 +143,11 @@ class SinkProcess:
         self.proc.stdin.flush()
         messages, size = self.proc.stdout.readline().split()
         return int(messages), int(size)
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU the sink process has used so far (Linux /proc)."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def close(self) -> None:
         if self.proc.poll() is None:
@@ -311,6 +305,7 @@ def main() -> int:
     parser.add_argument("--top", type=int, default=15)
     args = parser.parse_args()
 
+    started = time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix="followup-bench-"))
     sink = SinkProcess()
     results: dict = {
@@ -350,10 +345,11 @@ def main() -> int:
         )
 
         product, baseline = [], []
+        cpu: dict[str, list[tuple[float, float]]] = {"product": [], "baseline": []}
         for r in range(args.repeat):
             order = ("product", "baseline") if r % 2 == 0 else ("baseline", "product")
             for which in order:
-                n0 = sink.count()[0]
+                n0, sink_cpu0, cpu0 = sink.count()[0], sink.cpu_seconds(), time.process_time()
                 if which == "product":
                     seconds, counts = product_run(work / f"home-{r}")
                     if counts["sent"] != args.units:
@@ -362,10 +358,12 @@ def main() -> int:
                 else:
                     seconds = baseline_run(sink.port, messages)
                     baseline.append(seconds)
+                cpu[which].append((time.process_time() - cpu0, sink.cpu_seconds() - sink_cpu0))
                 got = sink.count()[0] - n0
                 if got != args.units:
                     raise RuntimeError(f"{which} run {r}: sink received {got} of {args.units}")
-                print(f"  run {r + 1} {which:8s} {seconds:7.2f} s", flush=True)
+                print(f"  run {r + 1} {which:8s} {seconds:7.2f} s wall, {cpu[which][-1][0]:6.2f} s client CPU, "
+                      f"{cpu[which][-1][1]:6.2f} s sink CPU", flush=True)
         del messages
         p, b = median(product), median(baseline)
         results.update(
@@ -377,6 +375,10 @@ def main() -> int:
             baseline_msgs_per_s=round(args.units / b, 1),
             ratio=round(p / b, 2),
             ratio_goal=1.3,
+            product_client_cpu_median_s=round(median([c for c, _ in cpu["product"]]), 2),
+            product_sink_cpu_median_s=round(median([k for _, k in cpu["product"]]), 2),
+            baseline_client_cpu_median_s=round(median([c for c, _ in cpu["baseline"]]), 2),
+            baseline_sink_cpu_median_s=round(median([k for _, k in cpu["baseline"]]), 2),
         )
 
         # ---------------------------------------------------------------- real district via the CLI
@@ -403,6 +405,10 @@ def main() -> int:
         print(f"{'product  send_queued.fn, ' + str(args.units) + ' units':44s} {p:9.2f} {args.units / p:8.0f}")
         print(f"{'baseline raw smtplib, same bytes':44s} {b:9.2f} {args.units / b:8.0f}")
         print(f"{'ratio product/baseline (goal <= 1.3)':44s} {p / b:9.2f}")
+        print(f"{'  CPU s (client/sink), product':44s} {results['product_client_cpu_median_s']:9.2f} "
+              f"/ {results['product_sink_cpu_median_s']:.2f}")
+        print(f"{'  CPU s (client/sink), baseline':44s} {results['baseline_client_cpu_median_s']:9.2f} "
+              f"/ {results['baseline_sink_cpu_median_s']:.2f}")
         if not args.skip_district:
             print(f"{'district CLI, 36 units, cold PREFECT_HOME':44s} {results['district_cold_median_s']:9.2f}")
             print(
@@ -428,6 +434,9 @@ def main() -> int:
         sink.close()
         shutil.rmtree(work, ignore_errors=True)
 
+    results["bench_wall_s"] = round(time.perf_counter() - started, 1)
+    results["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    print(f"\nwhole benchmark: {results['bench_wall_s']:.0f} s")
     out = BENCH / "out"
     out.mkdir(exist_ok=True)
     (out / "dispatch.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -10,11 +10,10 @@ from prefect.artifacts import create_table_artifact
 
 from followup import clock
 from followup.config import load_config
+from followup.delivery import Outcome, deliver
 from followup.dispatch import (
     DispatchReport,
-    Outcome,
     addressed_units,
-    deliver,
     mail_kit,
     open_dispatch,
     plan,
@@ -48,7 +47,15 @@ def send_queued(
         kit = mail_kit(config, directive, dispatch)
         queue, skipped = queue_messages(session, kit, dispatch, targets, resend, clock.now())
         sender = open_sender(settings.smtp_url, settings.outbox)
-        sent = deliver(session, sender, kit, queue, clock.now, on_progress)
+        units_by_code = {u.code: u for u in targets}
+        sent = deliver(
+            session,
+            sender,
+            queue,
+            lambda m: kit.outgoing(units_by_code[m.unit_code], m.message_id),
+            clock.now,
+            on_progress,
+        )
         return DispatchReport(
             directive.code, dispatch.number.label, Path(dispatch.letter_path), skipped + sent, sender.where
         )

@@ -25,6 +25,7 @@ MAIL_VARIABLES = {
         "requests",
         "tag",
     },
+    "answer": {"unit_name", "office_name", "office_department", "received", "items", "any_rejected", "tag"},
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -153,6 +154,230 @@ def _print_dispatch(report, config: Config) -> None:  # type: ignore[no-untyped-
     console.print(f"{summary or 'nothing to do'} — via {report.where}", highlight=False)
     if report.failed:
         err.print(f"[bold red]{len(report.failed)} unit(s) failed[/]; fix the address or server and run again.")
+
+
+@app.command()
+def collect() -> None:
+    """Fetch new replies, match, read, check and answer them; print who has replied."""
+    settings = Settings()
+    config = _config(settings)
+    _prefect_env(settings)
+    import flows.collect as flow_module
+
+    with console.status("Collecting replies…"):
+        report = flow_module.collect_flow()
+    _print_collect(report)
+    for directive in config.directives.values():
+        _print_status(_status_slots(settings, config, directive, clock.now(), None, None), config)
+    raise typer.Exit(1 if report.processed.failed else 0)
+
+
+def _print_collect(report) -> None:  # type: ignore[no-untyped-def]
+    s, p = report.stored, report.processed
+    by_status = ", ".join(f"{n} {k}" for k, n in sorted(p.submissions.items())) or "no form"
+    sent = sum(1 for a in report.answers if a.status == "sent")
+    failed = [a for a in report.answers if a.status == "failed"]
+    console.print(
+        f"Fetched {s.fetched} message(s): {s.stored} new, {s.duplicates} already stored. "
+        f"Interpreted {p.messages}: {by_status}. Answers sent: {sent}.",
+        highlight=False,
+    )
+    if p.failed:
+        err.print(f"[bold red]{p.failed} message(s) could not be read[/]; they are kept in the store (status failed).")
+    if failed:
+        err.print(f"[bold red]{len(failed)} answer(s) could not be sent[/]; the next collect tries again.")
+
+
+def _status_slots(settings, config, directive, as_of, requirement, period):  # type: ignore[no-untyped-def]
+    from followup.status import directive_status
+    from followup.storage.db import open_database
+
+    Session = open_database(settings.db_url)
+    with Session() as session:
+        return directive_status(session, config, directive, as_of, requirement, period)
+
+
+STATE_VI = {
+    "on_time": "[green]đúng hạn[/]",
+    "late": "[yellow]trễ hạn[/]",
+    "rejected": "[red]chưa đạt, chờ sửa[/]",
+    "pending": "[cyan]chờ xem xét[/]",
+    "missing": "chưa nộp",
+}
+
+
+def _print_status(slots, config: Config, units: bool = False) -> None:  # type: ignore[no-untyped-def]
+    names = {u.code: u.name for u in config.recipients.units}
+    table = Table(title="Tình hình nộp báo cáo", title_justify="left")
+    for column in ("Requirement", "Period", "Due", "Expected", "Accepted", "On time", "Late", "Rejected",
+                   "Pending", "Missing", "Rate", "On-time rate"):  # fmt: skip
+        table.add_column(column, justify="right" if column not in ("Requirement", "Period", "Due") else "left")
+    for slot in slots:
+        c = slot.counts()
+        table.add_row(
+            slot.requirement, slot.period, f"{slot.due_date:%d/%m/%Y}", str(c["expected"]), str(c["accepted"]),
+            str(c["on_time"]), str(c["late"]), str(c["rejected"]), str(c["pending"]),
+            f"{c['missing']}" + (f" ({c['overdue']} overdue)" if c["overdue"] else ""),
+            f"{c['reporting_rate']:.0%}", f"{c['on_time_rate']:.0%}",
+        )  # fmt: skip
+    console.print(table)
+    if not units:
+        return
+    for slot in slots:
+        detail = Table(title=f"{slot.requirement} {slot.period}", title_justify="left")
+        for column in ("Unit", "Name", "State", "Received", "Replies"):
+            detail.add_column(column)
+        for u in slot.units:
+            when = f"{u.received_at.astimezone(clock.OFFICE_TZ):%d/%m/%Y %H:%M}" if u.received_at else ""
+            state = STATE_VI[u.state] + (" [bold red](quá hạn)[/]" if u.overdue else "")
+            detail.add_row(u.unit, names.get(u.unit, ""), state, when, str(u.replies))
+        console.print(detail)
+
+
+@app.command()
+def status(
+    directive: str,
+    requirement: Annotated[str | None, typer.Option("--requirement", "-r", help="one requirement code")] = None,
+    period: Annotated[str | None, typer.Option("--period", "-p", help="2023 or 2023-H1")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="the state at this date or date-time")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON (shape in the README)")] = False,
+) -> None:
+    """Who has replied, on time or late, per requirement and period; one row per unit."""
+    from followup.status import status_json
+
+    settings = Settings()
+    config = _config(settings)
+    d = _directive(config, directive)
+    try:
+        moment = clock.parse_moment(as_of) if as_of else clock.now()
+        if as_of and len(as_of.strip()) == 10:
+            moment = moment.replace(hour=23, minute=59, second=59)  # a date means the end of that day
+        slots = _status_slots(settings, config, d, moment, requirement, period)
+    except (ValueError, KeyError) as exc:
+        err.print(str(exc.args[0] if isinstance(exc, KeyError) else exc), markup=False)
+        raise typer.Exit(2) from None
+    if as_json:
+        names = {u.code: u.name for u in config.recipients.units}
+        sys.stdout.write(json.dumps(status_json(slots, names), ensure_ascii=False, indent=2) + "\n")
+        return
+    _print_status(slots, config, units=True)
+
+
+@app.command()
+def record(
+    unit: str,
+    requirement: str,
+    files: Annotated[list[Path], typer.Argument(help="the scanned or typed forms")],
+    received: Annotated[str | None, typer.Option("--received", help="when it arrived (default: now)")] = None,
+    directive: Annotated[
+        str | None, typer.Option("--directive", help="needed if several directives share the code")
+    ] = None,
+    period: Annotated[str | None, typer.Option("--period", help="default: the period open when it arrived")] = None,
+) -> None:
+    """Record a reply that came on paper or by hand; it is read and checked like an e-mailed one."""
+    from followup.collect import Collector
+    from followup.periods import first_due
+    from followup.storage.db import open_database
+    from followup.storage.files import FileStore
+
+    settings = Settings()
+    config = _config(settings)
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        err.print(f"no such file: {', '.join(missing)}", markup=False)
+        raise typer.Exit(2)
+    try:
+        config.recipients.unit(unit)
+    except KeyError:
+        err.print(f"unknown unit {unit!r}; see the codes in {config.root / 'recipients.yaml'}", markup=False)
+        raise typer.Exit(2) from None
+    owners = [d for d in config.directives.values() if any(r.code == requirement for r in d.requirements)]
+    if directive:
+        owners = [d for d in owners if d.code == directive]
+    if len(owners) != 1:
+        known = sorted({r.code for d in config.directives.values() for r in d.requirements})
+        problem = "is ambiguous; add --directive" if owners else f"is unknown; known: {', '.join(known)}"
+        err.print(f"requirement {requirement!r} {problem}", markup=False)
+        raise typer.Exit(2)
+    d = owners[0]
+    try:
+        moment = clock.parse_moment(received) if received else clock.now()
+        chosen = period or str(first_due(d, d.requirement(requirement), moment.date()).period)
+    except ValueError as exc:
+        err.print(str(exc), markup=False)
+        raise typer.Exit(2) from None
+    Session = open_database(settings.db_url)
+    with Session() as session:
+        collector = Collector(session, config, FileStore(settings.home / "store"), clock.now)
+        submissions = collector.record(unit, d.code, requirement, chosen, list(files), moment)
+        for sub in submissions:
+            console.print(f"#{sub.id} {sub.attachment_name}: {sub.status}", highlight=False)
+            for problem in sub.problems:
+                console.print(f"   {problem['where']}: {problem['message']}", highlight=False)
+    console.print("The answer to the unit goes out with the next `followup collect`.")
+
+
+@app.command()
+def triage(
+    assign: Annotated[int | None, typer.Option("--assign", help="reply number to assign")] = None,
+    unit: Annotated[str | None, typer.Option("--unit")] = None,
+    requirement: Annotated[str | None, typer.Option("--requirement")] = None,
+    period: Annotated[str | None, typer.Option("--period")] = None,
+    reject: Annotated[int | None, typer.Option("--reject", help="reply number to set aside")] = None,
+    reason: Annotated[str, typer.Option("--reason")] = "set aside by the clerk",
+) -> None:
+    """List replies that could not be matched; assign one to a unit and requirement, or set it aside."""
+    from sqlalchemy import select
+
+    from followup.collect import Collector
+    from followup.periods import first_due
+    from followup.storage.db import open_database
+    from followup.storage.files import FileStore
+    from followup.storage.models import IncomingMessage, Submission
+
+    settings = Settings()
+    config = _config(settings)
+    Session = open_database(settings.db_url)
+    with Session() as session:
+        collector = Collector(session, config, FileStore(settings.home / "store"), clock.now)
+        try:
+            if assign is not None:
+                if not (unit and requirement):
+                    raise ValueError("--assign needs --unit and --requirement (and --period if not the open one)")
+                d = next(
+                    (d for d in config.directives.values() if any(r.code == requirement for r in d.requirements)), None
+                )
+                if d is None:
+                    raise ValueError(f"unknown requirement {requirement!r}")
+                chosen = period or str(first_due(d, d.requirement(requirement), clock.today()).period)
+                sub = collector.assign(assign, unit, d.code, requirement, chosen)
+                console.print(f"#{assign} → #{sub.id} {unit} {requirement} {chosen}: {sub.status}", highlight=False)
+                return
+            if reject is not None:
+                collector.discard(reject, reason)
+                console.print(f"#{reject} set aside: {reason}", highlight=False)
+                return
+        except ValueError as exc:
+            err.print(str(exc), markup=False)
+            raise typer.Exit(2) from None
+        rows = session.execute(
+            select(Submission, IncomingMessage)
+            .join(IncomingMessage, Submission.incoming_id == IncomingMessage.id)
+            .where(Submission.status == "triage")
+            .order_by(Submission.id)
+        ).all()
+    table = Table(title=f"{len(rows)} reply(ies) waiting in triage", title_justify="left")
+    for column in ("#", "Received", "From", "File", "Unit?", "Why"):
+        table.add_column(column, overflow="fold")
+    for sub, incoming in rows:
+        table.add_row(
+            str(sub.id), f"{sub.received_at.astimezone(clock.OFFICE_TZ):%d/%m/%Y %H:%M}", incoming.from_addr or "",
+            sub.attachment_name or "(no file)", sub.unit_code or "", sub.reason or "",
+        )  # fmt: skip
+    console.print(table)
+    if rows:
+        console.print("Assign: followup triage --assign N --unit CODE --requirement CODE [--period P]; "
+                      "set aside: followup triage --reject N --reason TEXT")  # fmt: skip
 
 
 @app.command()

@@ -9,18 +9,16 @@ running it again, which sends what is missing and, at most, the one message that
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 
-import jinja2
 from sqlalchemy.orm import Session
 
 from followup import documents, forms
 from followup.config import Config, Directive, Recipients, Requirement, Unit, nfc
-from followup.mail_out import Attachment, Outgoing, compose, digest, new_message_id, tracking_tag
-from followup.outbox import Sender, SendFailure, ServerUnavailable
+from followup.delivery import Outcome
+from followup.mail_out import Attachment, Outgoing, digest, new_message_id, render_bodies, tracking_tag
 from followup.periods import Due, first_due
 from followup.prefill import UNIT_CODE, UNIT_NAME, prefill
 from followup.register import issue_number
@@ -99,15 +97,6 @@ class MailKit:
     letter: Attachment
     _forms: dict[tuple[str, str], bytes] = field(default_factory=dict)
 
-    @cached_property
-    def _mail_templates(self) -> jinja2.Environment:
-        return jinja2.Environment(
-            loader=jinja2.FileSystemLoader(self.config.root / "templates" / "email"),
-            autoescape=jinja2.select_autoescape(["html"]),
-            undefined=jinja2.StrictUndefined,
-            keep_trailing_newline=True,
-        )
-
     @property
     def domain(self) -> str:
         return self.config.recipients.office.email.rsplit("@", 1)[1]
@@ -155,7 +144,7 @@ class MailKit:
             "requests": items,
             "tag": tracking_tag(self.directive.code, unit.code),
         }
-        env = self._mail_templates
+        text, html = render_bodies(self.config.root / "templates" / "email", "directive", context)
         return Outgoing(
             message_id=message_id,
             from_addr=office.email,
@@ -163,20 +152,13 @@ class MailKit:
             to=[unit.emails[0]],
             cc=list(unit.emails[1:]),
             subject=self.subject(unit),
-            text=env.get_template("directive.txt").render(context),
-            html=env.get_template("directive.html").render(context),
+            text=text,
+            html=html,
             attachments=attachments,
         )
 
 
 # --------------------------------------------------------------------------- the service
-
-
-@dataclass(frozen=True)
-class Outcome:
-    unit_code: str
-    status: str  # sent, skipped, failed, planned
-    detail: str = ""
 
 
 @dataclass
@@ -256,12 +238,12 @@ def mail_kit(config: Config, directive: Directive, dispatch: Dispatch) -> MailKi
 
 def queue_messages(
     session: Session, kit: MailKit, dispatch: Dispatch, units: Sequence[Unit], resend: bool, now: dt.datetime
-) -> tuple[list[tuple[Unit, OutgoingMessage]], list[Outcome]]:
+) -> tuple[list[OutgoingMessage], list[Outcome]]:
     """Rows for what must go out (created ``pending`` and committed before anything is sent), and the skips."""
     by_unit: dict[str, list[OutgoingMessage]] = {}
     for message in dispatch_messages(session, dispatch.id, PURPOSE):
         by_unit.setdefault(message.unit_code or "", []).append(message)
-    queue: list[tuple[Unit, OutgoingMessage]] = []
+    queue: list[OutgoingMessage] = []
     skipped: list[Outcome] = []
     for unit in units:
         history = by_unit.get(unit.code, [])
@@ -286,46 +268,9 @@ def queue_messages(
                 created_at=now,
             )
             session.add(message)
-        queue.append((unit, message))
+        queue.append(message)
     session.commit()
     return queue, skipped
-
-
-def deliver(
-    session: Session,
-    sender: Sender,
-    kit: MailKit,
-    queue: Sequence[tuple[Unit, OutgoingMessage]],
-    now: Callable[[], dt.datetime],
-    progress: Callable[[Outcome], None] | None = None,
-) -> list[Outcome]:
-    """Send each queued message over one connection, committing its outcome before the next."""
-    outcomes = []
-    with sender:
-        for unit, message in queue:
-            outgoing = kit.outgoing(unit, message.message_id)
-            data = compose(outgoing)
-            message.recipients, message.subject = outgoing.recipients, outgoing.subject
-            message.attempts += 1
-            message.size, message.sha256 = len(data), digest(data)
-            try:
-                refused = sender.send(outgoing.from_addr, outgoing.recipients, data)
-            except ServerUnavailable:
-                session.rollback()
-                raise
-            except SendFailure as exc:
-                message.status = "failed"
-                message.error = str(exc)
-                outcome = Outcome(unit.code, "failed", str(exc))
-            else:
-                message.status, message.sent_at = "sent", now()
-                message.error = f"refused: {', '.join(refused)}" if refused else None
-                outcome = Outcome(unit.code, "sent", message.error or "")
-            session.commit()
-            outcomes.append(outcome)
-            if progress:
-                progress(outcome)
-    return outcomes
 
 
 def plan(config: Config, directive: Directive, units: Sequence[Unit], on: dt.date) -> list[Outcome]:

@@ -14,7 +14,10 @@ import unicodedata
 from dataclasses import dataclass, field
 from email.mime.text import MIMEText
 from email.utils import format_datetime, make_msgid
+from functools import cache
+from pathlib import Path
 
+import jinja2
 from yagmail.message import prepare_message
 
 from followup import clock
@@ -97,3 +100,19 @@ def compose(out: Outgoing) -> bytes:
 
 def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+@cache
+def mail_templates(folder: Path) -> jinja2.Environment:
+    """The clerk's e-mail bodies (``<purpose>.txt`` and ``<purpose>.html``); HTML is escaped, text is not."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(folder),
+        autoescape=jinja2.select_autoescape(["html"]),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+
+
+def render_bodies(folder: Path, purpose: str, context: dict[str, object]) -> tuple[str, str]:
+    env = mail_templates(folder)
+    return env.get_template(f"{purpose}.txt").render(context), env.get_template(f"{purpose}.html").render(context)

@@ -34,7 +34,12 @@ class UtcDateTime(TypeDecorator[dt.datetime]):
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {dt.datetime: UtcDateTime, dict[str, Any]: JSON, list[str]: JSON}
+    type_annotation_map = {
+        dt.datetime: UtcDateTime,
+        dict[str, Any]: JSON,
+        list[str]: JSON,
+        list[dict[str, Any]]: JSON,
+    }
 
 
 class UnitRow(Base):
@@ -117,3 +122,76 @@ class OutgoingMessage(Base):
     sha256: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime]
     sent_at: Mapped[dt.datetime | None]
+    incoming_id: Mapped[int | None] = mapped_column(ForeignKey("incoming_messages.id"), index=True)  # answers
+
+
+class IncomingMessage(Base):
+    """A message as received: its original bytes are on disk (``raw_path``) before anything reads them."""
+
+    __tablename__ = "incoming_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(16))  # imap, maildir, hand
+    dedup_key: Mapped[str] = mapped_column(String(300), unique=True)  # Message-ID, else content hash
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    message_id: Mapped[str | None] = mapped_column(String(300))
+    raw_path: Mapped[str] = mapped_column(Text)
+    size: Mapped[int]
+    from_addr: Mapped[str | None] = mapped_column(String(300))
+    subject: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[dt.datetime]  # the moment that counts for "on time"
+    collected_at: Mapped[dt.datetime]
+    status: Mapped[str] = mapped_column(String(16), default="stored", index=True)  # stored, processed, failed
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class Submission(Base):
+    """One reply to one requirement: a form found in a message (or recorded by hand), matched and checked.
+
+    ``unit_code``/``requirement_code`` are empty while it waits in triage. Rejected and superseded
+    submissions stay: the history of what a unit sent is never rewritten.
+    """
+
+    __tablename__ = "submissions"
+    __table_args__ = (
+        Index("ix_submission_slot", "directive_code", "requirement_code", "period", "unit_code", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incoming_id: Mapped[int] = mapped_column(ForeignKey("incoming_messages.id"), index=True)
+    attachment_name: Mapped[str | None] = mapped_column(Text)
+    attachment_path: Mapped[str | None] = mapped_column(Text)
+    attachment_sha256: Mapped[str | None] = mapped_column(String(64))
+    directive_code: Mapped[str | None] = mapped_column(String(100))
+    requirement_code: Mapped[str | None] = mapped_column(String(100))
+    period: Mapped[str | None] = mapped_column(String(16))
+    unit_code: Mapped[str | None] = mapped_column(String(64))
+    received_at: Mapped[dt.datetime]
+    status: Mapped[str] = mapped_column(String(16))  # accepted, rejected, triage, superseded, discarded
+    reason: Mapped[str | None] = mapped_column(Text)  # why it waits in triage or was discarded
+    evidence: Mapped[list[str]]
+    problems: Mapped[list[dict[str, Any]]]
+    summary: Mapped[dict[str, Any]]  # counts only: safe to show leadership
+    content: Mapped[dict[str, Any]]  # report figures and narrative
+    decided_at: Mapped[dt.datetime]
+    decided_by: Mapped[str] = mapped_column(String(32), default="auto")
+
+
+class ChildRecord(Base):
+    """A row of a children list. Personal and sensitive: stays in the store and the officers' files."""
+
+    __tablename__ = "child_records"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    source_row: Mapped[int]
+    name: Mapped[str] = mapped_column(String(300))
+    birth_date: Mapped[dt.date | None]
+    sex: Mapped[str | None] = mapped_column(String(16))
+    ethnicity: Mapped[str | None] = mapped_column(String(100))
+    village: Mapped[str | None] = mapped_column(String(300))
+    carer: Mapped[str | None] = mapped_column(String(300))
+    groups: Mapped[list[str]]
+    difficult: Mapped[bool | None]
+    support: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)

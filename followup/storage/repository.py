@@ -8,7 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from followup.config import Directive, Recipients
-from followup.storage.models import DirectiveRow, Dispatch, OutgoingMessage, UnitRow
+from followup.storage.models import DirectiveRow, Dispatch, OutgoingMessage, Submission, UnitRow
+from followup.tracking import Fact
 
 
 def sync_recipients(session: Session, recipients: Recipients, now: dt.datetime) -> None:
@@ -68,3 +69,20 @@ def dispatch_messages(session: Session, dispatch_id: int, purpose: str) -> list[
             .order_by(OutgoingMessage.id)
         )
     )
+
+
+def submission_facts(session: Session, directive_code: str) -> dict[tuple[str, str], dict[str, list[Fact]]]:
+    """(requirement, period) -> unit -> facts, for the status of a directive; one query."""
+    rows = session.execute(
+        select(
+            Submission.requirement_code,
+            Submission.period,
+            Submission.unit_code,
+            Submission.status,
+            Submission.received_at,
+        ).where(Submission.directive_code == directive_code, Submission.unit_code.is_not(None))
+    )
+    out: dict[tuple[str, str], dict[str, list[Fact]]] = {}
+    for requirement, period, unit, status, received in rows:
+        out.setdefault((requirement, period), {}).setdefault(unit, []).append(Fact(unit, status, received))
+    return out

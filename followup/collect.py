@@ -1,0 +1,573 @@
+"""Collecting replies: store every message as received, then match, read, check, record and answer.
+
+Two steps, each repeatable. ``store_new`` copies each new message from the mailbox into the store (raw
+bytes on disk, a row) before anything interprets it, and only then marks it processed on the server.
+``process_stored`` works from the store, one message per transaction: a message that breaks the reader
+is marked ``failed`` and kept, and the run goes on. Answers are queued as rows and sent by ``delivery``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.parser
+import email.policy
+import email.utils
+import hashlib
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from followup.config import Config
+from followup.forms import FormIdentity, UnreadableForm, read_identity
+from followup.inbox import Inbox
+from followup.mail_in import MAX_ATTACHMENT_BYTES, IncomingFile, ParsedMessage, parse_message
+from followup.mail_out import Outgoing, new_message_id, render_bodies, tracking_tag
+from followup.matching import Known, Match, NoMatch, agreed_unit, match, message_evidence
+from followup.periods import Period, due_for, dues
+from followup.review import Verdict, cross_check, problem_record, review
+from followup.storage.files import FileStore
+from followup.storage.models import ChildRecord, IncomingMessage, OutgoingMessage, Submission
+from followup.storage.repository import sync_recipients
+
+FORM_KINDS = {"xlsx": "children-list", "docx": "periodic-report"}
+LEGACY = {"xls": "xlsx", "doc": "docx"}
+ANSWER = "answer"
+
+
+# --------------------------------------------------------------------------- step 1: store as received
+
+
+@dataclass
+class StoreResult:
+    fetched: int = 0
+    stored: int = 0
+    duplicates: int = 0
+
+
+def store_message(
+    session: Session, files: FileStore, raw: bytes, source: str, now: dt.datetime, received: dt.datetime | None = None
+) -> IncomingMessage | None:
+    """Keep one message as received; None if the store already has it (same Message-ID, or same bytes)."""
+    headers = email.parser.BytesHeaderParser(policy=email.policy.default).parsebytes(raw)
+    message_id = str(headers.get("Message-ID", "") or "").strip()[:300] or None
+    digest = hashlib.sha256(raw).hexdigest()
+    key = f"mid:{message_id}" if message_id else f"sha:{digest}"
+    if session.scalar(select(IncomingMessage.id).where(IncomingMessage.dedup_key == key)) is not None:
+        return None
+    path = files.put_message(raw)
+    parsed = parse_message(raw) if received is None else None
+    incoming = IncomingMessage(
+        source=source,
+        dedup_key=key,
+        sha256=digest,
+        message_id=message_id,
+        raw_path=str(path),
+        size=len(raw),
+        from_addr=parsed.envelope.from_addr if parsed else None,
+        subject=(parsed.envelope.subject if parsed else str(headers.get("Subject", "")))[:2000],
+        received_at=received or arrival_time(parsed, now),  # type: ignore[arg-type]
+        collected_at=now,
+        status="stored",
+    )
+    session.add(incoming)
+    session.commit()
+    return incoming
+
+
+def arrival_time(parsed: ParsedMessage, now: dt.datetime) -> dt.datetime:
+    """When the reply counts as received: the receiving server's stamp, else its Date, never in the future."""
+    moment = parsed.arrived or parsed.envelope.date or now
+    return min(moment, now)
+
+
+def store_new(session: Session, inbox: Inbox, files: FileStore, source: str, now: dt.datetime) -> StoreResult:
+    result = StoreResult()
+    with inbox:
+        for raw in inbox.fetch_unprocessed():
+            result.fetched += 1
+            if store_message(session, files, raw.data, source, now) is None:
+                result.duplicates += 1
+            else:
+                result.stored += 1
+            inbox.mark_processed(raw.key)  # only once the store holds it
+    return result
+
+
+# --------------------------------------------------------------------------- step 2: interpret
+
+
+@dataclass
+class ProcessResult:
+    messages: int = 0
+    failed: int = 0
+    submissions: dict[str, int] = field(default_factory=dict)
+    answers: int = 0
+
+    def add(self, status: str) -> None:
+        self.submissions[status] = self.submissions.get(status, 0) + 1
+
+
+def known_from(session: Session, config: Config) -> Known:
+    sent = {
+        mid: (directive, unit)
+        for mid, directive, unit in session.execute(
+            select(OutgoingMessage.message_id, OutgoingMessage.directive_code, OutgoingMessage.unit_code)
+        )
+    }
+    addresses = {email.lower(): unit.code for unit in config.recipients.units for email in unit.emails}
+    own = {config.recipients.office.email.lower(), *(o.email.lower() for o in config.recipients.data_officers)}
+    return Known(sent, addresses, frozenset(own))
+
+
+def open_slots(config: Config, now: dt.datetime) -> dict[str, dict[str, list[tuple[str, str, str]]]]:
+    """kind of file -> unit -> the (directive, requirement, period) it owes with that kind of file."""
+    slots: dict[str, dict[str, list[tuple[str, str, str]]]] = {"xlsx": {}, "docx": {}}
+    for directive in config.directives.values():
+        for requirement in directive.requirements:
+            kind = "xlsx" if requirement.form == "children-list" else "docx"
+            periods = [d for d in dues(directive, requirement, now.date()) if d.cutoff.year >= now.year - 1]
+            for unit in config.recipients.units_in(requirement.from_groups):
+                for due in periods[-1:]:  # the latest open period
+                    slots[kind].setdefault(unit.code, []).append((directive.code, requirement.code, str(due.period)))
+    return slots
+
+
+class Collector:
+    """Interprets stored messages against the configuration; one instance per run."""
+
+    def __init__(self, session: Session, config: Config, files: FileStore, now: Callable[[], dt.datetime]):
+        self.session, self.config, self.files, self.now = session, config, files, now
+        self.known = known_from(session, config)
+        self.slots = open_slots(config, now())
+        self.units = {u.code: u for u in config.recipients.units}
+
+    def process_stored(self) -> ProcessResult:
+        result = ProcessResult()
+        sync_recipients(self.session, self.config.recipients, self.now())
+        self.session.commit()
+        ids = list(self.session.scalars(select(IncomingMessage.id).where(IncomingMessage.status == "stored")))
+        for incoming_id in ids:
+            incoming = self.session.get(IncomingMessage, incoming_id)
+            assert incoming is not None
+            result.messages += 1
+            try:
+                submissions = self.process(incoming, Path(incoming.raw_path).read_bytes())
+                incoming.status = "processed"
+                for submission in submissions:
+                    result.add(submission.status)
+                if self.queue_answer(incoming, submissions):
+                    result.answers += 1
+                self.session.commit()
+            except Exception as exc:  # kept and reported; never the content, which may name children
+                self.session.rollback()
+                self.session.execute(
+                    update(IncomingMessage)
+                    .where(IncomingMessage.id == incoming_id)
+                    .values(status="failed", error=f"{type(exc).__name__} while reading message {incoming_id}")
+                )
+                self.session.commit()
+                result.failed += 1
+        return result
+
+    def process(self, incoming: IncomingMessage, raw: bytes, force: Match | None = None) -> list[Submission]:
+        parsed = parse_message(raw)
+        evidence = message_evidence([parsed.envelope, *parsed.forwarded], self.known)
+        files = parsed.files
+        if not files:
+            reason = "message without attachment"
+            return [self.triage(incoming, None, evidence_texts(evidence), reason, force, agreed_unit(evidence))]
+        return [self.take_file(incoming, file, evidence, force) for file in files]
+
+    def take_file(
+        self, incoming: IncomingMessage, file: IncomingFile, evidence: list, force: Match | None
+    ) -> Submission:
+        texts = evidence_texts(evidence)
+        if len(file.data) > MAX_ATTACHMENT_BYTES:
+            return self.unreadable(
+                incoming, file, texts, evidence, force,
+                f'Tệp "{file.name}" lớn hơn {MAX_ATTACHMENT_BYTES // (1024 * 1024)} MB; vui lòng bỏ hình ảnh '
+                "không cần thiết hoặc chia nhỏ rồi gửi lại.",
+            )  # fmt: skip
+        data, ext = file.data, file.ext
+        if ext in LEGACY:
+            converted = convert_legacy(data, ext)
+            if converted is None:
+                return self.unreadable(
+                    incoming, file, texts, evidence, force,
+                    f'Tệp "{file.name}" ở định dạng cũ (.{ext}); vui lòng lưu thành .{LEGACY[ext]} rồi gửi lại.',
+                )  # fmt: skip
+            data, ext = converted, LEGACY[ext]
+        if ext not in FORM_KINDS:
+            reason = "no machine-readable form (.xlsx/.docx) in this file"
+            return self.triage(incoming, file, texts, reason, force, agreed_unit(evidence))
+        try:
+            identity = read_identity(data, file.name)
+        except UnreadableForm as exc:
+            return self.unreadable(incoming, file, texts, evidence, force, exc.message_vi)
+        found = force or match(identity, evidence, self.slots[ext])
+        if isinstance(found, NoMatch):
+            return self.triage(incoming, file, found.evidence, found.reason, None, unit=found.unit)
+        return self.decide(incoming, file.name, data, ext, found, identity)
+
+    # -- outcomes
+
+    def decide(
+        self, incoming: IncomingMessage, name: str, data: bytes, ext: str, found: Match, identity: FormIdentity | None
+    ) -> Submission:
+        directive = self.config.directives.get(found.directive)
+        requirement = None
+        if directive:
+            requirement = next((r for r in directive.requirements if r.code == found.requirement), None)
+        if directive is None or requirement is None:
+            reason = f"form of an unknown directive or requirement ({found.directive} / {found.requirement})"
+            return self.triage_match(incoming, name, data, ext, found, reason)
+        if found.unit not in {u.code for u in self.config.recipients.units_in(requirement.from_groups)}:
+            return self.triage_match(
+                incoming, name, data, ext, found, f"{found.unit} is not asked for {requirement.code}"
+            )
+        try:
+            due_for(directive, requirement, Period.parse(found.period))
+        except ValueError as exc:
+            return self.triage_match(incoming, name, data, ext, found, str(exc))
+        path = self.files.put_attachment(data, ext)
+        try:
+            verdict = review(requirement, data, name, incoming.received_at.date())
+        except UnreadableForm as exc:
+            verdict = Verdict("rejected", [], {}, {})
+            problems = [{"where": "", "message": exc.message_vi, "severity": "error"}]
+        else:
+            if requirement.form == "periodic-report":
+                verdict.problems += cross_check(self.listed_special(found), verdict.content.get("values", {}))
+            problems = [problem_record(p) for p in verdict.problems]
+        submission = Submission(
+            incoming_id=incoming.id,
+            attachment_name=name,
+            attachment_path=str(path),
+            attachment_sha256=hashlib.sha256(data).hexdigest(),
+            directive_code=found.directive,
+            requirement_code=found.requirement,
+            period=found.period,
+            unit_code=found.unit,
+            received_at=incoming.received_at,
+            status=verdict.status,
+            evidence=list(found.evidence),
+            problems=problems,
+            summary=verdict.summary,
+            content=verdict.content,
+            decided_at=self.now(),
+            decided_by="auto",
+        )
+        if verdict.status == "accepted":
+            self.supersede(found)
+        self.session.add(submission)
+        self.session.flush()
+        for row in verdict.children:
+            self.session.add(
+                ChildRecord(
+                    submission_id=submission.id,
+                    source_row=row.source_row,
+                    name=row.name,
+                    birth_date=row.birth_date,
+                    sex=row.sex,
+                    ethnicity=row.ethnicity,
+                    village=row.village,
+                    carer=row.carer,
+                    groups=list(row.groups),
+                    difficult=row.difficult,
+                    support=row.support,
+                    note=row.note,
+                )
+            )
+        return submission
+
+    def supersede(self, found: Match) -> None:
+        self.session.execute(
+            update(Submission)
+            .where(
+                Submission.directive_code == found.directive,
+                Submission.requirement_code == found.requirement,
+                Submission.period == found.period,
+                Submission.unit_code == found.unit,
+                Submission.status == "accepted",
+            )
+            .values(status="superseded")
+        )
+
+    def listed_special(self, found: Match) -> int | None:
+        """Children in special circumstances in the unit's accepted list of the same year, if any."""
+        lists = self.session.scalars(
+            select(Submission).where(
+                Submission.directive_code == found.directive,
+                Submission.unit_code == found.unit,
+                Submission.status == "accepted",
+                Submission.period == found.period[:4],
+            )
+        ).all()
+        special = [s.summary.get("special") for s in lists if "special" in s.summary]
+        return special[-1] if special else None
+
+    def triage(
+        self,
+        incoming: IncomingMessage,
+        file: IncomingFile | None,
+        evidence: tuple[str, ...] | list[str],
+        reason: str,
+        force: Match | None,
+        unit: str | None = None,
+    ) -> Submission:
+        unit = unit or (force.unit if force else None)
+        submission = Submission(
+            incoming_id=incoming.id,
+            attachment_name=file.name if file else None,
+            attachment_path=str(self.files.put_attachment(file.data, file.ext)) if file else None,
+            attachment_sha256=hashlib.sha256(file.data).hexdigest() if file else None,
+            unit_code=unit,
+            received_at=incoming.received_at,
+            status="triage",
+            reason=reason,
+            evidence=list(evidence),
+            problems=[],
+            summary={},
+            content={},
+            decided_at=self.now(),
+        )
+        self.session.add(submission)
+        return submission
+
+    def triage_match(
+        self, incoming: IncomingMessage, name: str, data: bytes, ext: str, found: Match, reason: str
+    ) -> Submission:
+        file = IncomingFile(name, data, "application/octet-stream")
+        return self.triage(incoming, file, found.evidence, reason, None, unit=found.unit)
+
+    def unreadable(
+        self,
+        incoming: IncomingMessage,
+        file: IncomingFile,
+        texts: tuple[str, ...],
+        evidence: list,
+        force: Match | None,
+        message_vi: str,
+    ) -> Submission:
+        found = force
+        unit = force.unit if force else agreed_unit(evidence)
+        submission = Submission(
+            incoming_id=incoming.id,
+            attachment_name=file.name,
+            attachment_path=str(self.files.put_attachment(file.data, file.ext)),
+            attachment_sha256=hashlib.sha256(file.data).hexdigest(),
+            directive_code=found.directive if found else None,
+            requirement_code=found.requirement if found else None,
+            period=found.period if found else None,
+            unit_code=unit,
+            received_at=incoming.received_at,
+            status="rejected" if unit else "triage",
+            reason=None if unit else "unreadable file from an unknown sender",
+            evidence=list(texts),
+            problems=[{"where": "", "message": message_vi, "severity": "error"}],
+            summary={},
+            content={},
+            decided_at=self.now(),
+        )
+        self.session.add(submission)
+        return submission
+
+    # -- the clerk's hand
+
+    def record(
+        self, unit: str, directive: str, requirement: str, period: str, files: list[Path], received: dt.datetime
+    ) -> list[Submission]:
+        """A reply that came on paper or by hand: kept like a message, read and checked like one."""
+        message = EmailMessage()
+        message["From"] = self.config.recipients.office.email
+        message["Subject"] = f"{tracking_tag(directive, unit)} Nhận trực tiếp: {requirement} {period}"
+        message["Date"] = email.utils.format_datetime(received)
+        message["Message-ID"] = email.utils.make_msgid("hand", self.config.recipients.office.email.split("@")[1])
+        message.set_content("Báo cáo nhận trực tiếp, văn thư nhập vào hệ thống.")
+        for path in files:
+            message.add_attachment(
+                path.read_bytes(), maintype="application", subtype="octet-stream", filename=path.name
+            )
+        incoming = store_message(self.session, self.files, message.as_bytes(), "hand", self.now(), received)
+        assert incoming is not None  # a fresh Message-ID is never a duplicate
+        forced = Match(directive, requirement, period, unit, ("recorded by hand by the clerk",))
+        submissions = self.process(incoming, message.as_bytes(), force=forced)
+        incoming.status = "processed"
+        self.queue_answer(incoming, submissions)
+        self.session.commit()
+        return submissions
+
+    def assign(self, submission_id: int, unit: str, directive: str, requirement: str, period: str) -> Submission:
+        """The clerk says whose reply a triaged file is; it is then read and checked as usual."""
+        waiting = self.session.get(Submission, submission_id)
+        if waiting is None or waiting.status != "triage":
+            raise ValueError(f"no reply #{submission_id} waits in triage; run `followup triage` to list them")
+        if not waiting.attachment_path:
+            raise ValueError(f"reply #{submission_id} has no file to read; reject it instead")
+        incoming = self.session.get(IncomingMessage, waiting.incoming_id)
+        assert incoming is not None
+        data = Path(waiting.attachment_path).read_bytes()
+        name = waiting.attachment_name or "tep"
+        ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+        if ext in LEGACY:
+            data, ext = convert_legacy(data, ext) or data, LEGACY[ext]
+        evidence = (*waiting.evidence, "assigned by the clerk")
+        found = Match(directive, requirement, period, unit, evidence)
+        waiting.status, waiting.reason = "assigned", f"assigned by the clerk to {unit} {requirement} {period}"
+        decided = self.decide(incoming, name, data, ext, found, None)
+        decided.decided_by = "clerk"
+        self.queue_answer(incoming, [decided])
+        self.session.commit()
+        return decided
+
+    def discard(self, submission_id: int, reason: str) -> Submission:
+        waiting = self.session.get(Submission, submission_id)
+        if waiting is None or waiting.status != "triage":
+            raise ValueError(f"no reply #{submission_id} waits in triage; run `followup triage` to list them")
+        waiting.status, waiting.reason, waiting.decided_by = "discarded", reason, "clerk"
+        waiting.decided_at = self.now()
+        self.session.commit()
+        return waiting
+
+    # -- answers
+
+    def queue_answer(self, incoming: IncomingMessage, submissions: list[Submission]) -> bool:
+        """One answer per message, to the unit's registered addresses; none for an unknown sender."""
+        units = {s.unit_code for s in submissions if s.unit_code}
+        if len(units) != 1:
+            return False
+        unit = self.units.get(next(iter(units)))
+        if unit is None:
+            return False
+        directive = next((s.directive_code for s in submissions if s.directive_code), None)
+        domain = self.config.recipients.office.email.rsplit("@", 1)[1]
+        subject = incoming.subject or ""
+        subject = subject if subject.lower().startswith(("re:", "tl:", "trả lời:")) else f"Re: {subject}"
+        if directive and tracking_tag(directive, unit.code) not in subject:
+            subject = f"{subject} {tracking_tag(directive, unit.code)}"
+        earlier = self.session.scalars(
+            select(OutgoingMessage.id).where(
+                OutgoingMessage.incoming_id == incoming.id, OutgoingMessage.purpose == ANSWER
+            )
+        ).all()
+        self.session.add(
+            OutgoingMessage(
+                message_id=new_message_id(domain, f"answer.{incoming.id}.{unit.code}.{len(earlier) + 1}"),
+                directive_code=directive,
+                unit_code=unit.code,
+                purpose=ANSWER,
+                recipients=list(unit.emails),
+                subject=subject.strip(),
+                status="pending",
+                created_at=self.now(),
+                incoming_id=incoming.id,
+            )
+        )
+        return True
+
+
+def evidence_texts(evidence: list) -> tuple[str, ...]:
+    return tuple(str(e) for e in evidence)
+
+
+def answer_lines(name: str, summary: dict, problems: list[dict]) -> list[str]:
+    """What the unit reads about one file: counts if accepted, every problem and its place if not."""
+    lines = [f'Tệp "{name}".']
+    if "rows" in summary:
+        lines.append(
+            f"Đã đọc {summary['rows']} dòng: {summary['special']} trẻ em có hoàn cảnh đặc biệt, "
+            f"{summary['difficult']} trẻ em có hoàn cảnh khó khăn."
+        )
+    if "values" in summary:
+        filled = sum(1 for v in summary["values"].values() if v is not None)
+        lines.append(f"Đã đọc {filled}/{len(summary['values'])} chỉ tiêu số liệu.")
+    for problem in problems:
+        label = "Lỗi" if problem["severity"] == "error" else "Lưu ý"
+        lines.append(f"{label}" + (f" ({problem['where']})" if problem["where"] else "") + f": {problem['message']}")
+    return lines
+
+
+def build_answer(session: Session, config: Config, message: OutgoingMessage) -> Outgoing:
+    """The answer to one incoming message, rendered from what the store says of its submissions."""
+    incoming = session.get(IncomingMessage, message.incoming_id)
+    assert incoming is not None
+    unit = config.recipients.unit(message.unit_code or "")
+    items = []
+    for sub in session.scalars(select(Submission).where(Submission.incoming_id == incoming.id).order_by(Submission.id)):
+        if sub.status in ("assigned", "discarded"):
+            continue
+        if sub.status in ("accepted", "superseded", "rejected") and sub.requirement_code and sub.directive_code:
+            directive = config.directives.get(sub.directive_code)
+            title = directive.requirement(sub.requirement_code).title if directive else sub.requirement_code
+            verdict = "ĐÃ TIẾP NHẬN" if sub.status != "rejected" else "CHƯA TIẾP NHẬN, cần sửa"
+            heading = f"{title} ({Period.parse(sub.period or '').label_vi}): {verdict}"
+            lines = answer_lines(sub.attachment_name or "", sub.summary, sub.problems)
+        elif sub.status == "rejected":
+            heading, lines = f'Tệp "{sub.attachment_name}": CHƯA TIẾP NHẬN', [p["message"] for p in sub.problems]
+        elif sub.attachment_name:
+            heading = "Đã nhận, chờ cán bộ xem xét"
+            lines = [f'Tệp "{sub.attachment_name}" đã được lưu; cán bộ phụ trách sẽ xem xét.']
+        else:
+            heading = "Đã nhận, chờ cán bộ xem xét"
+            lines = ["Thư không có tệp đính kèm; nếu Quý đơn vị gửi báo cáo, vui lòng đính kèm biểu mẫu."]
+        items.append({"heading": heading, "lines": lines, "rejected": sub.status == "rejected"})
+    office = config.recipients.office
+    context = {
+        "unit_name": unit.name,
+        "office_name": office.short_name,
+        "office_department": office.department,
+        "received": f"{incoming.received_at.astimezone(dt.timezone(dt.timedelta(hours=7))):%H:%M ngày %d/%m/%Y}",
+        "items": items,
+        "any_rejected": any(i["rejected"] for i in items),
+        "tag": tracking_tag(message.directive_code or "", unit.code) if message.directive_code else "",
+    }
+    text, html = render_bodies(config.root / "templates" / "email", ANSWER, context)
+    return Outgoing(
+        message_id=message.message_id,
+        from_addr=office.email,
+        from_name=office.sender_name,
+        to=list(message.recipients[:1]),
+        cc=list(message.recipients[1:]),
+        subject=message.subject,
+        text=text,
+        html=html,
+        in_reply_to=incoming.message_id,
+    )
+
+
+def pending_answers(session: Session) -> list[OutgoingMessage]:
+    return list(
+        session.scalars(
+            select(OutgoingMessage)
+            .where(OutgoingMessage.purpose == ANSWER, OutgoingMessage.status != "sent")
+            .order_by(OutgoingMessage.id)
+        )
+    )
+
+
+def convert_legacy(data: bytes, ext: str) -> bytes | None:
+    """.xls/.doc to .xlsx/.docx through LibreOffice when it is installed; None otherwise or on failure."""
+    soffice = shutil.which("soffice")
+    if soffice is None:
+        return None
+    target = LEGACY[ext]
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp) / f"reply.{ext}"
+        source.write_bytes(data)
+        try:
+            subprocess.run(
+                [soffice, f"-env:UserInstallation=file://{tmp}/profile", "--headless", "--convert-to", target,
+                 "--outdir", tmp, str(source)],
+                capture_output=True, timeout=120, check=True,
+            )  # fmt: skip
+        except (subprocess.SubprocessError, OSError):
+            return None
+        out = Path(tmp) / f"reply.{target}"
+        return out.read_bytes() if out.exists() else None

@@ -1,0 +1,144 @@
+"""Reading an incoming message: who sent it, what it answers, which files it carries.
+
+Pure functions over the raw bytes. A forwarded message (``message/rfc822``) is opened and its own
+sender, subject and threading headers count as evidence, since the forwarder is usually the clerk.
+File names come from outside: only their last path part is kept, cleaned of control characters.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+import email.utils
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+
+MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
+_TAG = re.compile(r"\[FU:([A-Za-z0-9][A-Za-z0-9_.-]*):([A-Za-z0-9][A-Za-z0-9_-]*)\]")
+_MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+
+
+@dataclass(frozen=True)
+class IncomingFile:
+    name: str  # the last part of the name the sender gave, cleaned
+    data: bytes
+    content_type: str
+
+    @property
+    def ext(self) -> str:
+        return self.name.rsplit(".", 1)[-1].lower() if "." in self.name else ""
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """The headers that identify a message and what it answers."""
+
+    message_id: str | None
+    from_addr: str | None
+    subject: str
+    date: dt.datetime | None
+    references: tuple[str, ...]  # In-Reply-To first, then References
+
+    @property
+    def tag(self) -> tuple[str, str] | None:
+        """(directive, unit) of the tracking tag left in the subject, if any."""
+        found = _TAG.search(self.subject)
+        return (found[1], found[2]) if found else None
+
+
+@dataclass(frozen=True)
+class ParsedMessage:
+    envelope: Envelope
+    files: list[IncomingFile] = field(default_factory=list)
+    forwarded: list[Envelope] = field(default_factory=list)  # envelopes of messages forwarded inside
+    arrived: dt.datetime | None = None  # from the receiving server's Received header
+
+
+def safe_filename(name: str | None, fallback: str = "tep-dinh-kem") -> str:
+    """The file's own name, without any folder part, control characters or leading dots."""
+    name = unicodedata.normalize("NFC", name or "")
+    name = re.sub(r"[\x00-\x1f\x7f]", "", name).replace("\\", "/").rsplit("/", 1)[-1]
+    name = name.strip().lstrip(".").strip()
+    return name[:200] or fallback
+
+
+def _address(value: str | None) -> str | None:
+    if not value:
+        return None
+    _, addr = email.utils.parseaddr(str(value))
+    return addr.strip().lower() or None
+
+
+def _date(value: str | None) -> dt.datetime | None:
+    if not value:
+        return None
+    try:
+        moment = email.utils.parsedate_to_datetime(str(value))
+    except (TypeError, ValueError, IndexError):
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _envelope(msg: EmailMessage) -> Envelope:
+    refs: list[str] = []
+    for header in ("In-Reply-To", "References"):
+        for value in msg.get_all(header, []) or []:
+            refs.extend(ref for ref in _MESSAGE_ID.findall(str(value)) if ref not in refs)
+    message_id = _MESSAGE_ID.search(str(msg.get("Message-ID", "")))
+    subject = unicodedata.normalize("NFC", str(msg.get("Subject", "") or ""))
+    return Envelope(
+        message_id=message_id[0] if message_id else None,
+        from_addr=_address(msg.get("From")),
+        subject=" ".join(subject.split()),
+        date=_date(msg.get("Date")),
+        references=tuple(refs),
+    )
+
+
+def _arrival(msg: EmailMessage) -> dt.datetime | None:
+    """When the receiving server took the message: the date of the topmost Received header."""
+    for value in msg.get_all("Received", []) or []:
+        _, _, when = str(value).rpartition(";")
+        moment = _date(when.strip())
+        if moment:
+            return moment
+    return None
+
+
+def parse_message(raw: bytes) -> ParsedMessage:
+    """Headers, files and forwarded envelopes of a raw message. Never raises on odd MIME; skips the odd part."""
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(msg, EmailMessage)
+    files: list[IncomingFile] = []
+    forwarded: list[Envelope] = []
+    _walk(msg, files, forwarded, depth=0)
+    return ParsedMessage(_envelope(msg), files, forwarded, _arrival(msg))
+
+
+def _walk(part: EmailMessage, files: list[IncomingFile], forwarded: list[Envelope], depth: int) -> None:
+    if depth > 5:  # a message forwarded inside a message inside ...: stop somewhere
+        return
+    content_type = part.get_content_type()
+    if content_type == "message/rfc822":
+        for inner in part.iter_parts():
+            if isinstance(inner, EmailMessage):
+                forwarded.append(_envelope(inner))
+                _walk(inner, files, forwarded, depth + 1)
+        return
+    if part.is_multipart():
+        for child in part.iter_parts():
+            _walk(child, files, forwarded, depth + 1)  # type: ignore[arg-type]
+        return
+    filename = part.get_filename()
+    disposition = part.get_content_disposition()
+    if part.get("Content-ID") and disposition != "attachment" and content_type.startswith("image/"):
+        return  # a picture inside the HTML body (a signature, a logo), not a file the unit sent
+    if filename or disposition == "attachment" or not content_type.startswith("text/"):
+        try:
+            data = part.get_payload(decode=True) or b""
+        except Exception:  # a broken transfer encoding: keep what the raw message holds, skip the part
+            return
+        files.append(IncomingFile(safe_filename(filename), data, content_type))
