@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 from dotenv import load_dotenv
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -140,7 +141,7 @@ def dispatch(
 
 def _print_dispatch(report, config: Config) -> None:  # type: ignore[no-untyped-def]
     names = {u.code: u.name for u in config.recipients.units}
-    table = Table(title=f"{report.directive} — số {report.number}", title_justify="left")
+    table = Table(title=f"{report.directive} — số {report.number}", title_justify="left", box=box.SIMPLE_HEAD)
     table.add_column("Unit")
     table.add_column("Name")
     table.add_column("Status")
@@ -208,23 +209,23 @@ STATE_VI = {
 
 def _print_status(slots, config: Config, units: bool = False) -> None:  # type: ignore[no-untyped-def]
     names = {u.code: u.name for u in config.recipients.units}
-    table = Table(title="Tình hình nộp báo cáo", title_justify="left")
-    for column in ("Requirement", "Period", "Due", "Expected", "Accepted", "On time", "Late", "Rejected",
-                   "Pending", "Missing", "Rate", "On-time rate"):  # fmt: skip
-        table.add_column(column, justify="right" if column not in ("Requirement", "Period", "Due") else "left")
+    table = Table(title="Tình hình nộp báo cáo", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    for column in ("Requirement", "Period", "Due", "Exp.", "Accepted", "Rej.", "Pend.", "Missing", "Overdue",
+                   "Rate", "On time"):  # fmt: skip
+        table.add_column(column, justify="left" if column in ("Requirement", "Period", "Due") else "right")
     for slot in slots:
         c = slot.counts()
         table.add_row(
-            slot.requirement, slot.period, f"{slot.due_date:%d/%m/%Y}", str(c["expected"]), str(c["accepted"]),
-            str(c["on_time"]), str(c["late"]), str(c["rejected"]), str(c["pending"]),
-            f"{c['missing']}" + (f" ({c['overdue']} overdue)" if c["overdue"] else ""),
+            slot.requirement, slot.period, f"{slot.due_date:%d/%m/%Y}", str(c["expected"]),
+            f"{c['accepted']}" + (f" ({c['late']} late)" if c["late"] else ""), str(c["rejected"]),
+            str(c["pending"]), str(c["missing"]), str(c["overdue"]),
             f"{c['reporting_rate']:.0%}", f"{c['on_time_rate']:.0%}",
         )  # fmt: skip
     console.print(table)
     if not units:
         return
     for slot in slots:
-        detail = Table(title=f"{slot.requirement} {slot.period}", title_justify="left")
+        detail = Table(title=f"{slot.requirement} {slot.period}", title_justify="left", box=box.SIMPLE_HEAD)
         for column in ("Unit", "Name", "State", "Received", "Replies"):
             detail.add_column(column)
         for u in slot.units:
@@ -380,11 +381,23 @@ def triage(
                       "set aside: followup triage --reject N --reason TEXT")  # fmt: skip
 
 
+DEMO_COLLECT = "2023-02-27T08:00:00+07:00"
+
+
 @app.command()
 def demo(
     keep: Annotated[bool, typer.Option(help="keep the previous demo data instead of starting afresh")] = False,
 ) -> None:
-    """Play the whole cycle on the built-in defaults (the 2023 seed) and print where every output is."""
+    """Play the whole cycle on the built-in defaults (the 2023 seed) and print where every output is.
+
+    Dispatch on 06/02/2023; the units reply (some on time, one late, one with errors, one never); collect
+    on 27/02/2023, a week after the children-list deadline; print who has replied.
+    """
+    import datetime as dt
+    import mailbox
+
+    from followup.simulate import Behaviour, play_units
+
     base = Settings()
     home = (base.home / "demo").resolve()
     if home.exists() and not keep:
@@ -393,29 +406,56 @@ def demo(
         os.environ.pop(var, None)
     os.environ["FOLLOWUP_HOME"] = str(home)
     os.environ["FOLLOWUP_CONFIG"] = str(PROJECT_ROOT)
-    os.environ.setdefault("FOLLOWUP_NOW", DEMO_NOW)
+    os.environ["FOLLOWUP_NOW"] = DEMO_NOW
     settings = Settings()
     config = _config(settings)
     code = "2023-child-protection"
-    console.rule(f"followup demo — {code}, as of {clock.now():%d/%m/%Y %H:%M}")
+    console.rule(f"1. Dispatch — {code}, {clock.now():%d/%m/%Y %H:%M}")
     from followup.dispatch import write_draft
 
     drafts = write_draft(config, config.directive(code), settings.home / "drafts" / code, clock.today())
     _prefect_env(settings)
-    import flows.dispatch as flow_module
+    import flows.collect as collect_module
+    import flows.dispatch as dispatch_module
 
     with console.status("Dispatching the seed directive…"):
-        report = flow_module.dispatch_flow(code)
+        report = dispatch_module.dispatch_flow(code)
     _print_dispatch(report, config)
+
+    tz = clock.OFFICE_TZ
+    plan = {
+        "XA-CAOSON": Behaviour("on-time", at=dt.datetime(2023, 2, 13, 9, 30, tzinfo=tz)),
+        "XA-CAMGIANG": Behaviour("on-time", at=dt.datetime(2023, 2, 16, 14, 5, tzinfo=tz)),
+        "TT-PHUTHONG": Behaviour("on-time", at=dt.datetime(2023, 2, 20, 16, 45, tzinfo=tz)),
+        "P-GDDT": Behaviour("on-time", at=dt.datetime(2023, 2, 17, 10, 0, tzinfo=tz)),
+        "XA-VUMUON": Behaviour("late", at=dt.datetime(2023, 2, 24, 8, 15, tzinfo=tz)),
+        "XA-SYBINH": Behaviour("errors", at=dt.datetime(2023, 2, 19, 11, 20, tzinfo=tz), error="bad-group"),
+        "XA-QUANHA": Behaviour("never"),
+    }
+    sent = [m.as_bytes() for _, m in sorted(mailbox.Maildir(settings.outbox, create=False).items())]
+    replies = play_units(sent, plan, seed=2023)
+    inbox = mailbox.Maildir(settings.inbox, create=True)
+    for raw in replies:
+        inbox.add(raw)
+    os.environ["FOLLOWUP_NOW"] = DEMO_COLLECT
+    console.rule(f"2. The units reply ({len(replies)} messages); collect on {clock.now():%d/%m/%Y %H:%M}")
+    with console.status("Collecting replies…"):
+        collected = collect_module.collect_flow()
+    _print_collect(collected)
+    _print_status(_status_slots(settings, config, config.directive(code), clock.now(), None, None), config)
+
     messages = sorted((settings.outbox / "new").glob("*"))
     console.rule("Where everything is")
     console.print(f"Letter (numbered):   {report.letter}", highlight=False)
     for path in drafts[1:]:
         console.print(f"Form for review:     {path}", highlight=False)
-    console.print(f"Messages ({len(messages)}):       {settings.outbox} (a Maildir; open it with any mail client)")
-    if messages:
-        console.print(f"  e.g.               {messages[0]}", highlight=False)
+    console.print(f"Messages sent ({len(messages)}):  {settings.outbox} (a Maildir; open it with any mail client)")
+    console.print(f"Replies received:    {settings.inbox}", highlight=False)
+    console.print(f"Replies as stored:   {settings.home / 'store'}", highlight=False)
     console.print(f"Database:            {settings.db_url}", highlight=False)
+    console.print(
+        f"Who has replied:     followup status {code}   (with FOLLOWUP_HOME={home} FOLLOWUP_NOW={DEMO_COLLECT})"
+    )
     raise typer.Exit(report.exit_code)
 
 

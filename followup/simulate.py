@@ -10,22 +10,27 @@ were, and a reply costs a few milliseconds instead of an openpyxl/python-docx ro
 
 from __future__ import annotations
 
+import base64
 import copy
 import datetime as dt
 import hashlib
 import io
 import mimetypes
 import operator
+import quopri
 import random
 import re
+import struct
 import unicodedata
 import zipfile
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from email import policy
+from email.header import Header
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser, BytesParser
-from email.utils import format_datetime, formataddr, getaddresses, parseaddr
+from email.utils import format_datetime, formataddr, getaddresses, parseaddr, parsedate_to_datetime
 from functools import lru_cache
 from typing import Any, Literal
 
@@ -37,10 +42,9 @@ from followup.forms import (
     CHILDREN_COLUMNS,
     CHILDREN_SHEET,
     REPORT_SECTIONS,
+    REPORT_TABLE_INTRO,
     FormIdentity,
-    UnreadableForm,
     group_choice,
-    read_identity,
 )
 
 __all__ = [
@@ -232,14 +236,56 @@ def _serialise(root: Any) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 
+_LOCAL = struct.Struct("<IHHHHHIIIHH")
+_CENTRAL = struct.Struct("<IHHHHHHIIIHHHHHII")
+_END = struct.Struct("<IHHHHIIH")
+
+
 def _rezip(data: bytes, replaced: Mapping[str, bytes]) -> bytes:
-    """The same package, entry order and compression, with some parts replaced."""
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
+    """The same package, entry order and names, with some parts replaced.
+
+    Unchanged entries are copied still compressed (zipfile would inflate and deflate every part: the 800 kB
+    of styles in a python-docx file cost more than everything else in a reply).
+    """
+    out = bytearray()
+    central = bytearray()
+    with zipfile.ZipFile(io.BytesIO(data)) as src:
+        infos = src.infolist()
+        for info in infos:
+            name = info.filename.encode("utf-8")
+            flags = 0x800 if not info.filename.isascii() else 0
             body = replaced.get(info.filename)
-            dst.writestr(info, src.read(info) if body is None else body, compress_type=info.compress_type)
-    return out.getvalue()
+            if body is None and info.compress_type in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+                start = info.header_offset
+                name_len, extra_len = struct.unpack_from("<HH", data, start + 26)
+                begin = start + 30 + name_len + extra_len
+                packed, method, crc, size = (
+                    data[begin : begin + info.compress_size],
+                    info.compress_type,
+                    info.CRC,
+                    info.file_size,
+                )
+            else:
+                raw = src.read(info) if body is None else body
+                compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
+                packed = compressor.compress(raw) + compressor.flush()
+                method, crc, size = zipfile.ZIP_DEFLATED, zlib.crc32(raw), len(raw)
+            year, month, day, hour, minute, second = info.date_time
+            dos_date = max(year - 1980, 0) << 9 | month << 5 | day
+            dos_time = hour << 11 | minute << 5 | second // 2
+            offset = len(out)
+            out += _LOCAL.pack(0x04034B50, 20, flags, method, dos_time, dos_date, crc, len(packed), size, len(name), 0)
+            out += name
+            out += packed
+            central += _CENTRAL.pack(
+                0x02014B50, 20, 20, flags, method, dos_time, dos_date, crc, len(packed), size, len(name), 0, 0, 0, 0,
+                info.external_attr, offset,
+            )  # fmt: skip
+            central += name
+    cd_offset = len(out)
+    out += central
+    out += _END.pack(0x06054B50, 0, 0, len(infos), len(infos), len(central), cd_offset, 0)
+    return bytes(out)
 
 
 def _norm(text: str | None) -> str:
@@ -294,10 +340,19 @@ def _sheet_paths(workbook_xml: bytes, rels_xml: bytes) -> tuple[tuple[str, str],
 
 
 _COLUMN_OF_TITLE = {_norm(c.title): c.key for c in CHILDREN_COLUMNS}
+_ROW_NUMBER = re.compile(rb'\br="(\d+)"')
+_ROOT_TAG = re.compile(rb"<worksheet\b[^>]*>")
+_NS_DECL = re.compile(rb'\sxmlns(?::\w+)?="[^"]*"')
+_DIMENSION = re.compile(rb'(<dimension ref=")([A-Z]+\d+):([A-Z]+)(\d+)(")')
 
 
 class _ChildrenSheet:
-    """The list sheet of a children-list workbook, edited in place (inline strings, date serials)."""
+    """The list sheet of a children-list workbook, edited in place (inline strings, date serials).
+
+    Only the rows it touches are parsed: the sheet is split into row strings, and rows are parsed (inside the
+    sheet's own root tag, for its namespaces) when read or written, then spliced back. A 200-row form sheet
+    costs a tenth of a full parse.
+    """
 
     def __init__(self, data: bytes):
         self.data = data
@@ -310,38 +365,74 @@ class _ChildrenSheet:
             self.date_styles = _date_styles(styles) if styles else frozenset()
             self.epoch = dt.date(1904, 1, 1) if re.search(rb'date1904="(1|true)"', workbook) else dt.date(1899, 12, 30)
             self.shared = ["".join(si.itertext()) for si in _xml(shared).iterfind(f"{{{_S}}}si")] if shared else []
-            ordered = sorted(sheets, key=lambda s: s[0] != CHILDREN_SHEET)
-            for _name, path in ordered:
-                if path not in names:
-                    continue
-                self.path, self.root = path, _xml(zf.read(path))
-                self.sheet_data = self.root.find(f"{{{_S}}}sheetData")
-                if self.sheet_data is not None and self._find_header():
+            for _name, path in sorted(sheets, key=lambda s: s[0] != CHILDREN_SHEET):
+                if path in names and self._load(zf.read(path)) and self._find_header():
+                    self.path = path
                     return
         raise ValueError("no children list in this workbook (no header row with Họ và tên, Ngày sinh, ...)")
 
     # -- structure
 
-    def _index_rows(self) -> None:
-        self.rows: dict[int, Any] = {}
-        number = 0
-        for row in self.sheet_data.iterfind(f"{{{_S}}}row"):
-            number = int(row.get("r") or number + 1)
-            self.rows[number] = row
+    def _load(self, xml: bytes) -> bool:
+        root = _ROOT_TAG.search(xml)
+        xml = re.sub(rb"<sheetData\s*/>", b"<sheetData></sheetData>", xml, count=1)
+        opening, closing = xml.find(b"<sheetData>"), xml.rfind(b"</sheetData>")
+        if root is None or opening < 0 or closing < opening:
+            return False  # a sheet written with a namespace prefix: not a form this simulator fills
+        found = (opening + len(b"<sheetData>"), closing)
+        self.xml, self.root_tag = xml, root.group(0)
+        self.body = found
+        self.spans: dict[int, tuple[int, int]] = {}
+        number, pos, stop = 0, *self.body
+        while (start := xml.find(b"<row", pos, stop)) >= 0:
+            tag_end = xml.find(b">", start)
+            if tag_end < 0:
+                return False
+            end = tag_end + 1 if xml[tag_end - 1] == ord("/") else xml.find(b"</row>", tag_end) + len(b"</row>")
+            if end < tag_end:
+                return False
+            match = _ROW_NUMBER.search(xml, start, tag_end)
+            number = int(match[1]) if match else number + 1
+            self.spans[number] = (start, end)
+            pos = end
+        self.parsed: dict[int, Any] = {}
+        self._cell_index: dict[int, dict[int, Any]] = {}
+        return True
 
-    def _cells(self, row: Any) -> dict[int, Any]:
-        cells, col = {}, 0
-        for c in row.iterfind(f"{{{_S}}}c"):
+    def _row(self, number: int, create: bool = False) -> Any:
+        row = self.parsed.get(number)
+        if row is not None:
+            return row
+        span = self.spans.get(number)
+        if span is not None:
+            start, end = span
+            wrapped = self.root_tag + b"<sheetData>" + self.xml[start:end] + b"</sheetData></worksheet>"
+            row = _xml(wrapped)[0][0]
+        elif create:
+            row = etree.Element(f"{{{_S}}}row", nsmap={None: _S}, r=str(number))
+        else:
+            return None
+        self.parsed[number] = row
+        return row
+
+    def _cells(self, number: int) -> dict[int, Any]:
+        cached = self._cell_index.get(number)
+        if cached is not None:
+            return cached
+        cells: dict[int, Any] = {}
+        row = self._row(number)
+        col = 0
+        for c in row.iterfind(f"{{{_S}}}c") if row is not None else ():
             match = _REF.match(c.get("r") or "")
             col = _col_index(match[1]) if match else col + 1
             cells[col] = c
+        self._cell_index[number] = cells
         return cells
 
     def _find_header(self) -> bool:
-        self._index_rows()
-        for number in sorted(self.rows)[:40]:
-            fields = {}
-            for col, c in self._cells(self.rows[number]).items():
+        for number in sorted(self.spans)[:40]:
+            fields: dict[str, int] = {}
+            for col, c in self._cells(number).items():
                 key = _COLUMN_OF_TITLE.get(_norm(self._text(c)))
                 if key and key not in fields:
                     fields[key] = col
@@ -369,31 +460,23 @@ class _ChildrenSheet:
     def data_rows(self) -> list[int]:
         """Rows under the header that hold a name or a birth date."""
         found = []
-        for number in sorted(r for r in self.rows if r > self.header_row):
-            cells = self._cells(self.rows[number])
+        numbers = sorted({*self.spans, *self.parsed})
+        for number in (n for n in numbers if n > self.header_row):
+            cells = self._cells(number)
             if any(self._text(cells[self.columns[k]]) for k in ("name", "birth_date") if self.columns[k] in cells):
                 found.append(number)
         return found
 
     def _cell(self, number: int, col: int) -> Any:
-        row = self.rows.get(number)
-        if row is None:
-            row = etree.Element(f"{{{_S}}}row", r=str(number))
-            later = [r for r in self.rows if r > number]
-            if later:
-                self.rows[min(later)].addprevious(row)
-            else:
-                self.sheet_data.append(row)
-            self.rows[number] = row
-        cells = self._cells(row)
+        row = self._row(number, create=True)
+        cells = self._cells(number)
         if col in cells:
             return cells[col]
-        c = etree.Element(f"{{{_S}}}c", r=f"{_col_letter(col)}{number}")
+        c = etree.SubElement(row, f"{{{_S}}}c", r=f"{_col_letter(col)}{number}")  # in the row's namespace scope
         later = [k for k in cells if k > col]
         if later:
             cells[min(later)].addprevious(c)
-        else:
-            row.append(c)
+        cells[col] = c
         return c
 
     # -- values
@@ -436,14 +519,34 @@ class _ChildrenSheet:
         self.set(number, "support", child.support)
         self.set(number, "note", child.note)
 
+    def _row_xml(self, number: int) -> bytes:
+        row = self.parsed[number]
+        text = etree.tostring(row, encoding="UTF-8", xml_declaration=False)
+        head, sep, rest = text.partition(b">")
+        return _NS_DECL.sub(b"", head) + sep + rest  # the sheet's root declares the namespaces
+
     def save(self) -> bytes:
-        last = max(self.rows) if self.rows else 1
-        dimension = self.root.find(f"{{{_S}}}dimension")
-        if dimension is not None:
-            match = re.fullmatch(r"([A-Z]+\d+):([A-Z]+)(\d+)", dimension.get("ref") or "")
-            if match and int(match[3]) < last:
-                dimension.set("ref", f"{match[1]}:{match[2]}{last}")
-        return _rezip(self.data, {self.path: _serialise(self.root)})
+        start, end = self.body
+        pieces = [self.xml[:start]]
+        cursor = start
+        added = sorted(n for n in self.parsed if n not in self.spans)
+        for number, (row_start, row_end) in sorted(self.spans.items(), key=lambda item: item[1]):
+            while added and added[0] < number:
+                pieces.append(self._row_xml(added.pop(0)))
+            pieces.append(self.xml[cursor:row_start])
+            pieces.append(self._row_xml(number) if number in self.parsed else self.xml[row_start:row_end])
+            cursor = row_end
+        pieces.append(self.xml[cursor:end])
+        pieces += [self._row_xml(n) for n in added]
+        pieces.append(self.xml[end:])
+        xml = b"".join(pieces)
+        last = max([*self.spans, *self.parsed], default=1)
+        xml = _DIMENSION.sub(
+            lambda m: m.group(0) if int(m[4]) >= last else m[1] + m[2] + b":" + m[3] + str(last).encode() + m[5],
+            xml,
+            count=1,
+        )
+        return _rezip(self.data, {self.path: xml})
 
 
 # --------------------------------------------------------------------------- children list
@@ -594,6 +697,26 @@ class _ReportDoc:
             anchor.addnext(new)
             anchor = new
 
+    def reset_section(self, key: str) -> None:
+        """Put the form's placeholder back as the only text of a section."""
+        heading_text = next(_norm(heading) for k, heading, _ in REPORT_SECTIONS if k == key)
+        placeholder = next(text for k, _, text in REPORT_SECTIONS if k == key)
+        stops = {_norm(h) for _, h, _ in REPORT_SECTIONS} | {_norm(REPORT_TABLE_INTRO)}
+        body = self.root.find(f"{{{_W}}}body")
+        heading = next((p for p in body.findall(f"{{{_W}}}p") if _norm(_w_text(p)) == heading_text), None)
+        if heading is None:
+            raise ValueError(f"no heading for section {key} in this report")
+        node = heading.getnext()
+        while node is not None and node.tag == f"{{{_W}}}p" and _norm(_w_text(node)) not in stops:
+            following = node.getnext()
+            if _w_text(node).strip():
+                body.remove(node)
+            node = following
+        p = etree.Element(f"{{{_W}}}p")
+        heading.addnext(p)
+        _w_set_text(p, placeholder)
+        self.sections[key] = p
+
     def save(self) -> bytes:
         return _rezip(self.data, {"word/document.xml": _serialise(self.root)})
 
@@ -738,41 +861,35 @@ def break_report(
         left, right = rule
         digits = re.sub(r"\D", "", doc.get(right)) or "0"
         doc.set(left, str(int(digits) + 2))
-    else:  # placeholder: the unit wrote its figures but left section I as the form had it
-        _, _, placeholder = REPORT_SECTIONS[0]
-        p = doc.sections.get("ket_qua")
-        if p is None:
-            body = doc.root.find(f"{{{_W}}}body")
-            heading = next(x for x in body.findall(f"{{{_W}}}p") if _norm(_w_text(x)) == _norm(REPORT_SECTIONS[0][1]))
-            p = etree.Element(f"{{{_W}}}p")
-            heading.addnext(p)
-        _w_set_text(p, placeholder)
+    else:  # placeholder: the unit filled the figures but left section I as the form had it
+        doc.reset_section("ket_qua")
     return doc.save()
 
 
 # --------------------------------------------------------------------------- e-mail
+#
+# Messages are EmailMessage objects (policy SMTP: CRLF) whose headers are set already encoded and folded, as
+# a mail client writes them: RFC 2047 words for Vietnamese subjects and names, RFC 2231 for file names. Letting
+# the policy fold them costs milliseconds per header and, on Python 3.11, drops the space between two encoded
+# words of a long subject ("công tác" -> "côngtác").
 
 _TAG = re.compile(r"\s*\[FU:([A-Za-z0-9][A-Za-z0-9_.-]*):([A-Za-z0-9][A-Za-z0-9_-]*)\]\s*")
 _RE = re.compile(r"^\s*(re|tl|trả lời|aw|sv)\s*:", re.IGNORECASE)
 _SMTP = policy.SMTP
 _MIME = {
-    "xlsx": ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-    "docx": ("application", "vnd.openxmlformats-officedocument.wordprocessingml.document"),
-    "pdf": ("application", "pdf"),
-    "xls": ("application", "vnd.ms-excel"),
-    "doc": ("application", "msword"),
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "pdf": "application/pdf",
+    "xls": "application/vnd.ms-excel",
+    "doc": "application/msword",
+    "eml": "message/rfc822",
 }
+_ATTR_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$&+-.^_`|~")
 
 
-def _mime_type(filename: str) -> tuple[str, str]:
+def _mime_type(filename: str) -> str:
     ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
-    if ext in _MIME:
-        return _MIME[ext]
-    guessed, _ = mimetypes.guess_type(filename)
-    if guessed and "/" in guessed:
-        main, sub = guessed.split("/", 1)
-        return main, sub
-    return "application", "octet-stream"
+    return _MIME.get(ext) or mimetypes.guess_type(filename)[0] or "application/octet-stream"
 
 
 def _nfc(text: str) -> str:
@@ -798,10 +915,106 @@ def _message_id(domain: str, *parts: object) -> str:
     return f"<{digest}@{domain}>"
 
 
-def _attach(msg: EmailMessage, filename: str, data: bytes) -> None:
+def _encoded(name: str, value: str) -> str:
+    """A header value as a mail client writes it: plain ASCII, or RFC 2047 words folded under 78 columns."""
+    value = _one_line(value)
+    if value.isascii() and len(name) + len(value) < 76:
+        return value
+    return Header(value, "us-ascii" if value.isascii() else "utf-8", maxlinelen=76, header_name=name).encode("\n")
+
+
+def _address(name: str | None, addr: str) -> str:
+    if not name:
+        return addr
+    shown = _encoded("From", name) if not name.isascii() else formataddr((name, addr)).rsplit(" <", 1)[0]
+    last = shown.rsplit("\n", 1)[-1]
+    return f"{shown}\n <{addr}>" if len(last) + len(addr) > 66 else f"{shown} <{addr}>"
+
+
+def _param(name: str, value: str) -> str:
+    """``; name="value"``, or RFC 2231 ``name*=utf-8''...`` split into continuations of short lines."""
+    if value.isascii() and len(value) < 60 and not set(value) & set('"\\\r\n'):
+        return f';\n {name}="{value}"'
+    encoded = "".join(chr(b) if b in _ATTR_CHARS else f"%{b:02X}" for b in value.encode("utf-8"))
+    if len(encoded) + len(name) < 64:
+        return f";\n {name}*=utf-8''{encoded}"
+    chunks = []
+    while encoded:
+        cut = 54
+        if len(encoded) > cut and "%" in encoded[cut - 2 : cut]:
+            cut = encoded.rindex("%", 0, cut)  # never split a %XX triplet
+        chunks.append(encoded[:cut])
+        encoded = encoded[cut:]
+    charset = "utf-8''"
+    return "".join(f";\n {name}*{i}*={charset if i == 0 else ''}{chunk}" for i, chunk in enumerate(chunks))
+
+
+def _part(content_type: str, payload: Any, *, encoding: str | None = None, filename: str | None = None) -> Any:
+    part = EmailMessage(policy=_SMTP)
+    lead = "\n " if len(content_type) > 60 else ""
+    if filename is not None and not content_type.startswith("message/"):
+        part.set_raw("Content-Type", lead + content_type + _param("name", filename))
+    else:
+        part.set_raw("Content-Type", lead + content_type)
+    if encoding:
+        part.set_raw("Content-Transfer-Encoding", encoding)
+    if filename is not None:
+        part.set_raw("Content-Disposition", "attachment" + _param("filename", filename))
+    part.set_payload(payload)
+    return part
+
+
+def _text_part(text: str) -> Any:
+    body = quopri.encodestring(_nfc(text).replace("\r\n", "\n").encode("utf-8")).decode("ascii")
+    return _part('text/plain; charset="utf-8"', body, encoding="quoted-printable")
+
+
+def _file_part(filename: str, data: bytes) -> Any:
     name = _nfc(filename)
-    maintype, subtype = _mime_type(name)
-    msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
+    return _part(_mime_type(name), base64.encodebytes(data).decode("ascii"), encoding="base64", filename=name)
+
+
+def _mixed(headers: Sequence[tuple[str, str]], parts: Sequence[Any], seed: str) -> bytes:
+    msg = EmailMessage(policy=_SMTP)
+    for name, value in headers:
+        msg.set_raw(name, value)
+    boundary = "----=_Part_" + hashlib.sha256(seed.encode()).hexdigest()[:28]
+    msg.set_raw("MIME-Version", "1.0")
+    msg.set_raw("Content-Type", f'multipart/mixed;\n boundary="{boundary}"')
+    msg.set_payload(list(parts))
+    return msg.as_bytes()
+
+
+@dataclass(frozen=True)
+class _Original:
+    """The headers of a received message that a reply needs."""
+
+    subject: str
+    from_raw: str
+    to: tuple[str, ...]
+    message_id: str
+    references: str
+    office_name: str
+
+
+def _headers_of(raw: bytes) -> _Original:
+    end = min((i for i in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if i >= 0), default=len(raw))
+    head = BytesHeaderParser(policy=policy.compat32).parsebytes(raw[: end + 2])
+    unfold = lambda value: re.sub(r"\r?\n(?=[ \t])", "", str(value or ""))  # noqa: E731
+    subject = _one_line(policy.default.header_factory("Subject", unfold(head.get("Subject"))))
+    from_raw = unfold(head.get("From")).strip()
+    office_name = ""
+    if from_raw:
+        addresses = policy.default.header_factory("From", from_raw).addresses
+        office_name = _one_line(addresses[0].display_name) if addresses else ""
+    return _Original(
+        subject=subject,
+        from_raw=from_raw,
+        to=tuple(addr for _, addr in getaddresses([unfold(v) for v in head.get_all("To", [])]) if addr),
+        message_id=unfold(head.get("Message-ID")).strip(),
+        references=" ".join(unfold(head.get("References")).split()),
+        office_name=office_name,
+    )
 
 
 def _default_reply_body(office: str, names: Sequence[str], signature: str | None) -> str:
@@ -835,47 +1048,63 @@ def reply_email(
     ``from_addr`` defaults to the original's first recipient. ``quote_subject`` answers "Re: <subject>";
     without it the unit writes a fresh subject ("Gửi báo cáo theo ..."). ``keep_tag=False`` drops the
     ``[FU:..]`` tag, ``threading=False`` the In-Reply-To/References headers, leaving the other evidence.
-    The Message-ID is derived from the content, so a replay produces the same bytes.
+    ``signature`` (the unit's name) closes the default body. The Message-ID is derived from the content, so
+    a replay gives the same bytes.
     """
-    head = BytesHeaderParser(policy=policy.default).parsebytes(original)
-    subject = _one_line(head.get("Subject"))
-    if not keep_tag:
-        subject = _TAG.sub(" ", subject).strip()
+    return _reply(_headers_of(original), attachments, from_addr, date, body, quote_subject, threading, keep_tag,
+                  from_name, signature, message_id)  # fmt: skip
+
+
+def _reply(
+    original: _Original,
+    attachments: Sequence[tuple[str, bytes]],
+    from_addr: str | None,
+    date: dt.datetime,
+    body: str | None,
+    quote_subject: bool,
+    threading: bool,
+    keep_tag: bool,
+    from_name: str | None,
+    signature: str | None,
+    message_id: str | None,
+) -> bytes:
+    date = _aware(date)
+    tag = _TAG.search(original.subject)
+    plain = _TAG.sub(" ", original.subject).strip()
     if quote_subject:
+        subject = original.subject if keep_tag else plain
         subject = subject if _RE.match(subject) else f"Re: {subject}"
     else:
-        plain = _TAG.sub(" ", subject).strip()
-        subject = f"Gửi báo cáo theo {plain}"
-        if keep_tag and (found := _TAG.search(_one_line(head.get("Subject")))):
-            subject = f"{found.group(0).strip()} {subject}"
-    office_name, office_addr = parseaddr(str(head.get("From", "")))
+        subject = f"Gửi báo cáo theo {_RE.sub('', plain).strip()}"
+        if keep_tag and tag:
+            subject = f"{tag.group(0).strip()} {subject}"
     if from_addr is None:
-        recipients = getaddresses([str(v) for v in head.get_all("To", [])])
-        if not recipients:
+        if not original.to:
             raise ValueError("the original has no To address; give from_addr")
-        from_addr = recipients[0][1]
-    date = _aware(date)
+        from_addr = original.to[0]
     names = [_nfc(name) for name, _ in attachments]
-    original_id = str(head.get("Message-ID", "") or "").strip()
-
-    msg = EmailMessage(policy=_SMTP)
-    msg["From"] = formataddr((from_name, from_addr)) if from_name else from_addr
-    msg["To"] = formataddr((office_name, office_addr)) if office_name else office_addr
-    msg["Subject"] = subject
-    msg["Date"] = format_datetime(date)
-    msg["Message-ID"] = message_id or _message_id(
-        _domain(from_addr), original_id, from_addr, date.isoformat(), subject, *names, *(len(d) for _, d in attachments)
-    )
-    if threading and original_id:
-        msg["In-Reply-To"] = original_id
-        refs = " ".join(_one_line(head.get("References")).split() + [original_id])
-        msg["References"] = refs
-    msg["MIME-Version"] = "1.0"
-    text = body if body is not None else _default_reply_body(_one_line(office_name), names, signature)
-    msg.set_content(_nfc(text), cte="quoted-printable")
-    for name, data in attachments:
-        _attach(msg, name, data)
-    return msg.as_bytes()
+    mid = message_id or _message_id(
+        _domain(from_addr), original.message_id, from_addr, date.isoformat(), subject, *names,
+        *(hashlib.sha256(data).hexdigest() for _, data in attachments),
+    )  # fmt: skip
+    headers = [
+        ("From", _address(from_name, from_addr)),
+        (
+            "To",
+            _address(original.office_name, parseaddr(original.from_raw)[1])
+            if original.from_raw
+            else "undisclosed-recipients:;",
+        ),
+        ("Subject", _encoded("Subject", subject)),
+        ("Date", format_datetime(date)),
+        ("Message-ID", mid),
+    ]
+    if threading and original.message_id:
+        headers.append(("In-Reply-To", original.message_id))
+        headers.append(("References", "\n ".join([*original.references.split(), original.message_id])))
+    text = body if body is not None else _default_reply_body(original.office_name, names, signature)
+    parts = [_text_part(text), *(_file_part(name, data) for name, data in attachments)]
+    return _mixed(headers, parts, mid)
 
 
 def forward_email(
@@ -889,29 +1118,33 @@ def forward_email(
 ) -> bytes:
     """``inner`` forwarded as a ``message/rfc822`` attachment, as a clerk forwards a unit's reply."""
     date = _aware(date)
-    inner_msg = BytesParser(policy=policy.default).parsebytes(inner)
-    subject = _one_line(inner_msg.get("Subject"))
-    sender = _one_line(inner_msg.get("From"))
-    msg = EmailMessage(policy=_SMTP)
-    msg["From"] = from_addr
-    msg["To"] = to_addr
-    msg["Subject"] = f"Fwd: {subject}"
-    msg["Date"] = format_datetime(date)
-    msg["Message-ID"] = message_id or _message_id(
-        _domain(from_addr), "fwd", str(inner_msg.get("Message-ID", "")), from_addr, to_addr, date.isoformat()
-    )
-    msg["MIME-Version"] = "1.0"
-    text = body if body is not None else f"Chuyển tiếp thư của {sender or 'đơn vị'} (tệp đính kèm).\n"
-    msg.set_content(_nfc(text), cte="quoted-printable")
-    stem = re.sub(r'[\\/:*?"<>|\x00-\x1f]+', " ", subject).strip()[:80] or "thu-chuyen-tiep"
-    msg.add_attachment(inner_msg, disposition="attachment", filename=f"{stem}.eml")
-    return msg.as_bytes()
+    inner_msg = BytesParser(policy=_SMTP).parsebytes(inner)
+    head = _headers_of(inner)
+    sender = parseaddr(head.from_raw)[1] or "đơn vị"
+    mid = message_id or _message_id(_domain(from_addr), "fwd", head.message_id, from_addr, to_addr, date.isoformat())
+    headers = [
+        ("From", from_addr),
+        ("To", to_addr),
+        ("Subject", _encoded("Subject", f"Fwd: {head.subject}")),
+        ("Date", format_datetime(date)),
+        ("Message-ID", mid),
+    ]
+    text = body if body is not None else f"Chuyển tiếp thư của {sender} (tệp đính kèm).\n"
+    stem = " ".join(re.sub(r'[\\/:*?"<>|\x00-\x1f]+', " ", head.subject).split())[:80].strip() or "thu-chuyen-tiep"
+    attached = _part("message/rfc822", [inner_msg], filename=f"{stem}.eml")
+    return _mixed(headers, [_text_part(text), attached], mid)
+
+
+def _decoded_name(name: str | None) -> str | None:
+    if name and "=?" in name:  # RFC 2047 words in a parameter, as Outlook writes them
+        name = str(policy.default.header_factory("X-Name", name))
+    return _nfc(name) if name else None
 
 
 def attachments_of(raw: bytes, *, nested: bool = False) -> dict[str, bytes]:
     """The files a message carries, by decoded (NFC) name. A forwarded message counts as one ``.eml`` file;
     with ``nested=True`` the files inside forwarded messages are listed too. Repeated names get " (2)"."""
-    msg = BytesParser(policy=policy.default).parsebytes(raw)
+    msg = BytesParser(policy=policy.compat32).parsebytes(raw)
     found: dict[str, bytes] = {}
 
     def add(name: str, data: bytes) -> None:
@@ -924,21 +1157,22 @@ def attachments_of(raw: bytes, *, nested: bool = False) -> dict[str, bytes]:
 
     def walk(part: Any, top: bool) -> None:
         if part.get_content_type() == "message/rfc822" and not top:
-            inner = part.get_payload()[0] if part.is_multipart() else None
+            payload = part.get_payload()
+            inner = payload[0] if isinstance(payload, list) and payload else None
             if inner is None:
                 return
-            subject = _one_line(inner.get("Subject")) or "thu"
-            add(_nfc(part.get_filename() or f"{subject}.eml"), inner.as_bytes(policy=_SMTP))
+            subject = _one_line(policy.default.header_factory("Subject", str(inner.get("Subject", "")))) or "thu"
+            add(_decoded_name(part.get_filename()) or f"{subject}.eml", inner.as_bytes(policy=policy.compat32))
             if nested:
                 walk(inner, True)
             return
         if part.is_multipart():
-            for child in part.iter_parts():
+            for child in part.get_payload():
                 walk(child, False)
             return
-        filename = part.get_filename()
+        filename = _decoded_name(part.get_filename())
         if filename or part.get_content_disposition() == "attachment":
-            add(_nfc(filename or "tep-dinh-kem"), part.get_payload(decode=True) or b"")
+            add(filename or "tep-dinh-kem", part.get_payload(decode=True) or b"")
 
     walk(msg, True)
     return found
@@ -977,18 +1211,38 @@ _ADDRESSEE = re.compile(r"^\s*Kính gửi:\s*(.+?),?\s*$", re.MULTILINE)
 @dataclass
 class _Received:
     raw: bytes
+    head: _Original
     unit: str | None
     sent: dt.datetime
     text: str
     forms: list[tuple[str, bytes, FormIdentity]]
 
 
-def _read_received(raw: bytes) -> _Received:
-    msg = BytesParser(policy=policy.default).parsebytes(raw)
-    tag = _TAG.search(_one_line(msg.get("Subject")))
+def _quick_identity(data: bytes) -> FormIdentity | None:
+    """The identity of a dispatched form, from its custom or core properties (our forms carry both).
+
+    The letter has neither; the visible-text scan of ``read_identity`` is not needed for our own outbox.
+    """
     try:
-        sent = msg["Date"].datetime if msg["Date"] is not None else None
-    except (TypeError, ValueError, AttributeError):
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            names = set(zf.namelist())
+            for part in ("docProps/custom.xml", "docProps/core.xml"):
+                if part in names:
+                    found = FormIdentity.parse(zf.read(part).decode("utf-8", "replace"))
+                    if found:
+                        return found
+    except (zipfile.BadZipFile, ValueError, OSError):
+        return None
+    return None
+
+
+def _read_received(raw: bytes) -> _Received:
+    head = _headers_of(raw)
+    msg = BytesParser(policy=policy.compat32).parsebytes(raw)
+    tag = _TAG.search(head.subject)
+    try:
+        sent = parsedate_to_datetime(str(msg.get("Date", "")))
+    except (TypeError, ValueError, IndexError):
         sent = None
     if sent is None or sent.tzinfo is None:
         sent = dt.datetime(2023, 2, 6, 8, 0, tzinfo=OFFICE_TZ)
@@ -996,21 +1250,18 @@ def _read_received(raw: bytes) -> _Received:
     for part in msg.walk():
         if part.is_multipart():
             continue
-        filename = part.get_filename()
-        if filename:
-            name = _nfc(filename)
+        name = _decoded_name(part.get_filename())
+        if name:
             if name.lower().endswith((".xlsx", ".docx")):
                 data = part.get_payload(decode=True) or b""
-                try:
-                    identity = read_identity(data, name)
-                except UnreadableForm:
-                    identity = None
+                identity = _quick_identity(data)
                 if identity is not None:
                     forms.append((name, data, identity))
         elif part.get_content_type() == "text/plain" and not text:
-            text = _nfc(part.get_content())
+            payload = part.get_payload(decode=True) or b""
+            text = _nfc(payload.decode(part.get_content_charset() or "utf-8", "replace"))
     unit = tag[2] if tag else (forms[0][2].unit if forms else None)
-    return _Received(raw, unit, sent.astimezone(OFFICE_TZ), text, forms)
+    return _Received(raw, head, unit, sent.astimezone(OFFICE_TZ), text, forms)
 
 
 def _reply_moment(received: _Received, behaviour: Behaviour, rng: random.Random) -> dt.datetime:
@@ -1084,18 +1335,11 @@ def play_units(
         if behaviour.kind == "errors" and files:
             files = _break_one(files, behaviour.error, at.date())
         addressee = _ADDRESSEE.search(received.text)
+        signature = addressee[1].strip() if addressee else None
         replies.append(
-            reply_email(
-                raw,
-                files,
-                from_addr=behaviour.from_addr,
-                date=at,
-                threading=behaviour.threading,
-                keep_tag=behaviour.keep_tag,
-                quote_subject=behaviour.quote_subject,
-                signature=addressee[1].strip() if addressee else None,
-            )
-        )
+            _reply(received.head, files, behaviour.from_addr, at, None, behaviour.quote_subject,
+                   behaviour.threading, behaviour.keep_tag, None, signature, None)
+        )  # fmt: skip
     return replies
 
 

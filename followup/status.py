@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from followup.clock import OFFICE_TZ
 from followup.config import Config, Directive
 from followup.periods import Due, Period, due_for, dues
 from followup.storage.repository import submission_facts
@@ -65,7 +66,7 @@ def status_json(slots: list[SlotStatus], names: dict[str, str]) -> dict[str, Any
                         "unit": u.unit,
                         "name": names.get(u.unit, ""),
                         "state": u.state,
-                        "received_at": u.received_at.isoformat() if u.received_at else None,
+                        "received_at": u.received_at.astimezone(OFFICE_TZ).isoformat() if u.received_at else None,
                         "replies": u.replies,
                         "overdue": u.overdue,
                     }
