@@ -20,8 +20,9 @@ from followup.config import Config, ConfigError, load_config
 from followup.settings import PROJECT_ROOT, Settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Follow a district directive from letter to report.")
-console = Console()
-err = Console(stderr=True)
+# Piped output (a log, a test) is not squeezed to 80 columns: the tables are wide.
+console = Console(width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 160)
+err = Console(stderr=True, width=None if sys.stderr.isatty() or os.environ.get("COLUMNS") else 160)
 
 DEMO_NOW = "2023-02-06T08:00:00+07:00"
 
@@ -210,15 +211,15 @@ STATE_VI = {
 def _print_status(slots, config: Config, units: bool = False) -> None:  # type: ignore[no-untyped-def]
     names = {u.code: u.name for u in config.recipients.units}
     table = Table(title="Tình hình nộp báo cáo", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    for column in ("Requirement", "Period", "Due", "Exp.", "Accepted", "Rej.", "Pend.", "Missing", "Overdue",
-                   "Rate", "On time"):  # fmt: skip
-        table.add_column(column, justify="left" if column in ("Requirement", "Period", "Due") else "right")
+    for column in ("Requirement", "Period", "Due"):
+        table.add_column(column, no_wrap=True)
+    for column in ("Exp.", "Acc.", "Late", "Rej.", "Pend.", "Miss.", "Overdue", "Rate", "On time"):
+        table.add_column(column, justify="right", no_wrap=True)
     for slot in slots:
         c = slot.counts()
         table.add_row(
-            slot.requirement, slot.period, f"{slot.due_date:%d/%m/%Y}", str(c["expected"]),
-            f"{c['accepted']}" + (f" ({c['late']} late)" if c["late"] else ""), str(c["rejected"]),
-            str(c["pending"]), str(c["missing"]), str(c["overdue"]),
+            slot.requirement, slot.period, f"{slot.due_date:%d/%m/%y}",
+            *(str(c[k]) for k in ("expected", "accepted", "late", "rejected", "pending", "missing", "overdue")),
             f"{c['reporting_rate']:.0%}", f"{c['on_time_rate']:.0%}",
         )  # fmt: skip
     console.print(table)

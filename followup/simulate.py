@@ -473,6 +473,10 @@ class _ChildrenSheet:
         if col in cells:
             return cells[col]
         c = etree.SubElement(row, f"{{{_S}}}c", r=f"{_col_letter(col)}{number}")  # in the row's namespace scope
+        if number != self.first_row and number > self.header_row:
+            model = self._cells(self.first_row).get(col)  # past the prepared rows: the first row's format
+            if model is not None and model.get("s") is not None:
+                c.set("s", model.get("s"))
         later = [k for k in cells if k > col]
         if later:
             cells[min(later)].addprevious(c)

@@ -144,7 +144,9 @@ def test_a_long_list_runs_past_the_prepared_rows(list_form: bytes) -> None:
     kids = sim.synthetic_children(230, seed="long", as_of=AS_OF)
     reading = read_children_list(sim.fill_children_list(list_form, kids), "x.xlsx", AS_OF)
     assert reading.errors == []
-    assert [r.birth_date for r in reading.rows] == [k.birth_date for k in kids]  # typed as text after row 206
+    assert [r.birth_date for r in reading.rows] == [k.birth_date for k in kids]
+    ws = openpyxl.load_workbook(io.BytesIO(sim.fill_children_list(list_form, kids))).active
+    assert ws["C236"].is_date and ws["B236"].font.name == ws["B7"].font.name  # formatted like the prepared rows
 
 
 @pytest.mark.parametrize("kind", sorted(sim.LIST_ERRORS))
