@@ -1207,6 +1207,14 @@ class Behaviour:
     forms: frozenset[str] | None = None
     children: int | None = None
 
+    def __post_init__(self) -> None:
+        if self.kind not in ("on-time", "late", "errors", "never"):
+            raise ValueError(f"unknown behaviour {self.kind!r}; one of on-time, late, errors, never")
+        if self.error is not None and self.error not in LIST_ERRORS and self.error not in REPORT_ERRORS:
+            raise ValueError(f"unknown error kind {self.error!r}; one of {', '.join([*LIST_ERRORS, *REPORT_ERRORS])}")
+        if self.at is not None:
+            _aware(self.at)
+
 
 _DEADLINE = re.compile(r"(?:chậm nhất|trước)\s+ngày\s+(\d{1,2})/(\d{1,2})/(\d{4})", re.IGNORECASE)
 _ADDRESSEE = re.compile(r"^\s*Kính gửi:\s*(.+?),?\s*$", re.MULTILINE)

@@ -94,7 +94,23 @@ def test_demo_runs_on_a_fresh_folder_and_says_where_everything_is(prefect_home, 
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     assert "36 sent" in out
+    # six units reply (one late, one with an error in its list, one never does); each is answered
+    assert "Fetched 6 message(s): 6 new" in out and "1 rejected" in out and "Answers sent: 6." in out
+    row = next(line.split() for line in out.splitlines() if line.strip().startswith("danh-sach-tre-em"))
+    assert row[3:10] == [
+        "14",
+        "4",
+        "1",
+        "1",
+        "0",
+        "9",
+        "10",
+    ]  # expected, accepted, late, rejected, pending, missing, overdue
     demo = tmp_path / "var" / "demo"
-    assert len(list((demo / "mail" / "outbox" / "new").iterdir())) == 36
+    assert len(list((demo / "mail" / "outbox" / "new").iterdir())) == 36 + 6
+    assert (
+        len(list((demo / "mail" / "inbox" / "cur").iterdir())) + len(list((demo / "mail" / "inbox" / "new").iterdir()))
+        == 6
+    )
     assert (demo / "documents" / "2023-child-protection" / "Công văn số 1-UBND-LĐTBXH.docx").exists()
-    assert str(demo / "mail" / "outbox") in out.replace("\n", "")
+    assert str(demo / "mail" / "outbox") in out

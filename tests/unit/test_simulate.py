@@ -386,3 +386,12 @@ def test_play_units_form_subset_and_default_none(outbox: list[bytes], directive:
     ((name, data),) = sim.attachments_of(replies[0]).items()
     assert name == form_filename(directive.requirement("danh-sach-tre-em"), "Ủy ban nhân dân xã Vũ Muộn", "xlsx")
     assert len(read_children_list(data, name, AS_OF).rows) == 4
+
+
+def test_behaviour_rejects_unknown_kinds() -> None:
+    with pytest.raises(ValueError, match="behaviour"):
+        sim.Behaviour("sometimes")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="error kind"):
+        sim.Behaviour("errors", error="typo")
+    with pytest.raises(ValueError, match="aware"):
+        sim.Behaviour(at=dt.datetime(2023, 2, 10, 9, 0))
