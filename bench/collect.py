@@ -40,7 +40,6 @@ import time
 import warnings
 import zipfile
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -341,9 +340,9 @@ def cpu_of(pid: int | None) -> float:
 
 
 def imap_product_run(prepared: Prepared, work: Path, r: int, replies: list[Path], backend: str) -> dict:
-    from imap_server import running_imap_server
-
     from followup.inbox import KEYWORD
+
+    from imap_server import running_imap_server
 
     keywords = [KEYWORD] if backend == "maildir" else []
     with running_imap_server(backend=backend, keywords=keywords) as server:  # type: ignore[arg-type]

@@ -98,7 +98,12 @@ def synthetic_units(n: int) -> list[str]:
             code, name, kind, group = f"XA-{i:05d}", f"Ủy ban nhân dân xã {place} số {i}", "commune", "xa-thi-tran"
             email = f"ubnd.x{i:05d}@donvi.example"
         else:
-            code, name, kind, group = f"PB-{i:05d}", f"{DEPARTMENTS[i // 2 % len(DEPARTMENTS)]} số {i}", "department", "phong-ban"
+            code, name, kind, group = (
+                f"PB-{i:05d}",
+                f"{DEPARTMENTS[i // 2 % len(DEPARTMENTS)]} số {i}",
+                "department",
+                "phong-ban",
+            )
             email = f"phong.p{i:05d}@donvi.example"
         lines.append(f"  - {{code: {code}, name: {name}, kind: {kind}, groups: [{group}], emails: [{email}]}}")
     return lines
@@ -362,8 +367,11 @@ def main() -> int:
                 got = sink.count()[0] - n0
                 if got != args.units:
                     raise RuntimeError(f"{which} run {r}: sink received {got} of {args.units}")
-                print(f"  run {r + 1} {which:8s} {seconds:7.2f} s wall, {cpu[which][-1][0]:6.2f} s client CPU, "
-                      f"{cpu[which][-1][1]:6.2f} s sink CPU", flush=True)
+                print(
+                    f"  run {r + 1} {which:8s} {seconds:7.2f} s wall, {cpu[which][-1][0]:6.2f} s client CPU, "
+                    f"{cpu[which][-1][1]:6.2f} s sink CPU",
+                    flush=True,
+                )
         del messages
         p, b = median(product), median(baseline)
         results.update(
@@ -405,10 +413,14 @@ def main() -> int:
         print(f"{'product  send_queued.fn, ' + str(args.units) + ' units':44s} {p:9.2f} {args.units / p:8.0f}")
         print(f"{'baseline raw smtplib, same bytes':44s} {b:9.2f} {args.units / b:8.0f}")
         print(f"{'ratio product/baseline (goal <= 1.3)':44s} {p / b:9.2f}")
-        print(f"{'  CPU s (client/sink), product':44s} {results['product_client_cpu_median_s']:9.2f} "
-              f"/ {results['product_sink_cpu_median_s']:.2f}")
-        print(f"{'  CPU s (client/sink), baseline':44s} {results['baseline_client_cpu_median_s']:9.2f} "
-              f"/ {results['baseline_sink_cpu_median_s']:.2f}")
+        print(
+            f"{'  CPU s (client/sink), product':44s} {results['product_client_cpu_median_s']:9.2f} "
+            f"/ {results['product_sink_cpu_median_s']:.2f}"
+        )
+        print(
+            f"{'  CPU s (client/sink), baseline':44s} {results['baseline_client_cpu_median_s']:9.2f} "
+            f"/ {results['baseline_sink_cpu_median_s']:.2f}"
+        )
         if not args.skip_district:
             print(f"{'district CLI, 36 units, cold PREFECT_HOME':44s} {results['district_cold_median_s']:9.2f}")
             print(

@@ -774,8 +774,15 @@ def test_status_figures_match_a_count_by_hand(env: Env) -> None:
         list_reply("XA-VUMUON", at("2023-02-24")),  # ... corrected after the deadline: late
         list_reply("XA-DONPHONG", at("2023-02-25")),  # late
         # in triage: Lục Bình's list without its identity, from a private address, no tag, no thread
-        env.reply("XA-LUCBINH", [(stray_name, strip_identity(stray))], at("2023-02-13"), from_addr=STRANGER,
-                  threading=False, keep_tag=False, quote_subject=False),  # fmt: skip
+        env.reply(
+            "XA-LUCBINH",
+            [(stray_name, strip_identity(stray))],
+            at("2023-02-13"),
+            from_addr=STRANGER,
+            threading=False,
+            keep_tag=False,
+            quote_subject=False,
+        ),  # fmt: skip
         # Sỹ Bình and the nine other communes never reply
     ]
     env.deliver(*script)
@@ -856,8 +863,15 @@ def test_childrens_names_never_leave_the_store(env: Env) -> None:
     replies = {
         "ok": env.reply("XA-CAOSON", [env.filled_list("XA-CAOSON", accepted)], at("2023-02-10")),
         "rejected": env.reply("XA-VUMUON", [(bad_name, bad)], at("2023-02-10")),
-        "triage": env.reply("XA-DONPHONG", [(tri_name, strip_identity(tri))], at("2023-02-10"), from_addr=STRANGER,
-                            threading=False, keep_tag=False, quote_subject=False),  # fmt: skip
+        "triage": env.reply(
+            "XA-DONPHONG",
+            [(tri_name, strip_identity(tri))],
+            at("2023-02-10"),
+            from_addr=STRANGER,
+            threading=False,
+            keep_tag=False,
+            quote_subject=False,
+        ),  # fmt: skip
         "failing": env.reply("XA-CAMGIANG", [env.filled_list("XA-CAMGIANG", failing)], at("2023-02-10")),
     }
     env.deliver(*replies.values())
@@ -879,13 +893,19 @@ def test_childrens_names_never_leave_the_store(env: Env) -> None:
         seen += [plain(sent.message), html(sent.message), sent.data.decode("utf-8", "replace"), sent.message["Subject"]]
     with env.session() as session:
         for sub in submissions(session):
-            seen.append(json.dumps([sub.reason, sub.problems, sub.evidence, sub.summary, sub.content], ensure_ascii=False))
+            seen.append(
+                json.dumps([sub.reason, sub.problems, sub.evidence, sub.summary, sub.content], ensure_ascii=False)
+            )
         for msg in session.scalars(select(IncomingMessage)):
             seen.append(f"{msg.error} {msg.subject}")
         slots = directive_status(session, env.config, env.config.directive(DIRECTIVE), clock.now())
-        rows = [{"directive": s.directive, "requirement": s.requirement, "period": s.period, **s.counts()} for s in slots]
+        rows = [
+            {"directive": s.directive, "requirement": s.requirement, "period": s.period, **s.counts()} for s in slots
+        ]
         seen.append(json.dumps(rows, ensure_ascii=False))  # what publish_status turns into the Prefect artifact
-        seen.append(json.dumps(status_json(slots, {u.code: u.name for u in env.config.recipients.units}), ensure_ascii=False))
+        seen.append(
+            json.dumps(status_json(slots, {u.code: u.name for u in env.config.recipients.units}), ensure_ascii=False)
+        )
         # the names are in the store, where they belong
         stored_names = set(session.scalars(select(ChildRecord.name)))
     assert stored_names == {k.name for k in accepted}

@@ -65,3 +65,29 @@ def test_configuration_is_copied_and_removed_units_become_inactive(db_url, confi
         first = session.get(UnitRow, config.recipients.units[0].code)
         assert first is not None and first.active is False
         assert session.get(DirectiveRow, "2023-child-protection").definition["symbol"] == "UBND-LĐTBXH"
+
+
+def test_schema_revision_constant_is_alembic_head():
+    from alembic.script import ScriptDirectory
+
+    from followup.storage.db import MIGRATIONS, SCHEMA_REVISION, alembic_config, make_engine
+
+    engine = make_engine("sqlite://")
+    script = ScriptDirectory.from_config(alembic_config(engine))
+    assert script.get_current_head() == SCHEMA_REVISION, (
+        f"update SCHEMA_REVISION in followup/storage/db.py ({MIGRATIONS})"
+    )
+
+
+def test_downgrade_and_upgrade_again(db_url):
+    from alembic import command
+
+    from followup.storage.db import alembic_config
+
+    engine = make_engine(db_url)
+    migrate(engine)
+    command.downgrade(alembic_config(engine), "base")
+    assert "units" not in inspect(engine).get_table_names()
+    migrate(engine)
+    assert "submissions" in inspect(engine).get_table_names()
+    engine.dispose()
