@@ -488,6 +488,11 @@ def main() -> int:  # noqa: PLR0915 - one linear script
     parser.add_argument("--skip-profile", action="store_true")
     parser.add_argument("--skip-status", action="store_true")
     parser.add_argument("--fresh", action="store_true", help="rebuild the cached dispatch and replies")
+    parser.add_argument(
+        "--scaling",
+        default="",
+        help="comma-separated reply counts: one product + one baseline run each (e.g. 1000,3000)",
+    )
     parser.add_argument("--top", type=int, default=15)
     args = parser.parse_args()
     units = args.units or args.replies
@@ -573,6 +578,9 @@ def main() -> int:  # noqa: PLR0915 - one linear script
             "interpret_median_s": round(summary(product, "interpret_s"), 3),
             "answer_median_s": round(summary(product, "answer_s"), 3),
             "ratio": round(p / b, 2),
+            "product_cpu_median_s": round(summary(product, "cpu_s"), 2),
+            "baseline_cpu_median_s": round(summary(baseline, "cpu_s"), 2),
+            "cpu_ratio": round(summary(product, "cpu_s") / summary(baseline, "cpu_s"), 2),
             "ratio_goal": 2,
         }
 
@@ -636,9 +644,41 @@ def main() -> int:  # noqa: PLR0915 - one linear script
                 "raw_imap_fetch_median_s": round(fetch_raw, 3),
                 "append_median_s": round(summary(iproduct, "append_s"), 2),
                 "ratio": round(ip / ib, 2),
+                "product_cpu_median_s": round(summary(iproduct, "cpu_s"), 2),
+                "baseline_cpu_median_s": round(summary(ibaseline, "cpu_s"), 2),
+                "cpu_ratio": round(summary(iproduct, "cpu_s") / summary(ibaseline, "cpu_s"), 2),
                 "ratio_vs_baseline_plus_raw_fetch": round(ip / (ib + fetch_raw), 2),
                 "ratio_goal": 2,
             }
+
+        # ---------------------------------------------------------------- scaling: one run per size
+        sizes = [int(x) for x in args.scaling.split(",") if x.strip()]
+        if any(size > units for size in sizes):
+            raise SystemExit(f"--scaling sizes cannot exceed --units {units}")
+        scaling = []
+        for size in sizes:
+            home = fresh_home(prepared, work, f"home-scale-{size}", prepared.replies[:size])
+            got = product_run(home, size)
+            shutil.rmtree(home, ignore_errors=True)
+            base = baseline_run(prepared.replies[:size])
+            row = {
+                "replies": size,
+                "product_s": round(got["s"], 2),
+                "product_cpu_s": round(got["cpu_s"], 2),
+                "fetch_s": round(got["fetch_s"], 2),
+                "interpret_s": round(got["interpret_s"], 2),
+                "answer_s": round(got["answer_s"], 2),
+                "baseline_s": round(base["s"], 2),
+                "product_ms_per_msg": round(1000 * got["s"] / size, 1),
+                "baseline_ms_per_msg": round(1000 * base["s"] / size, 1),
+                "ratio": round(got["s"] / base["s"], 2),
+            }
+            scaling.append(row)
+            print(f"  scaling {size:6d} replies: product {row['product_s']:.1f} s ({row['product_ms_per_msg']} ms/msg; "
+                  f"fetch {row['fetch_s']}, interpret {row['interpret_s']}, answer {row['answer_s']}), baseline "
+                  f"{row['baseline_s']:.1f} s, ratio {row['ratio']}", flush=True)  # fmt: skip
+        if scaling:
+            results["scaling"] = scaling
 
         # ---------------------------------------------------------------- report
         m = results["maildir"]
@@ -649,6 +689,8 @@ def main() -> int:  # noqa: PLR0915 - one linear script
               f"/ {m['answer_median_s']:.2f}")  # fmt: skip
         print(f"{'baseline parse only, same replies':52s} {b:9.2f} {n / b:8.1f} {1000 * b / n:7.2f}")
         print(f"{'ratio product/baseline (goal <= 2)':52s} {p / b:9.2f}")
+        print(f"{'  CPU s product / baseline, CPU ratio':52s} {m['product_cpu_median_s']:9.2f} / "
+              f"{m['baseline_cpu_median_s']:.2f}, {m['cpu_ratio']:.2f}")  # fmt: skip
         if args.imap:
             i = results["imap"]
             k = i["replies"]
@@ -661,6 +703,8 @@ def main() -> int:  # noqa: PLR0915 - one linear script
             print(f"{'  raw IMAP UID FETCH of the same (not in baseline)':52s} {fetch_raw:9.2f}")
             print(f"{'ratio product/baseline (goal <= 2)':52s} {ip / ib:9.2f}")
             print(f"{'ratio product/(baseline + raw fetch)':52s} {i['ratio_vs_baseline_plus_raw_fetch']:9.2f}")
+            print(f"{'  CPU s product / baseline, CPU ratio':52s} {i['product_cpu_median_s']:9.2f} / "
+                  f"{i['baseline_cpu_median_s']:.2f}, {i['cpu_ratio']:.2f}")  # fmt: skip
         if not args.skip_status:
             s = results["status"]
             print(f"{f'followup status {DIRECTIVE}, {units} units (goal <= 1)':52s} {s['command_median_s']:9.2f}")

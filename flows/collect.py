@@ -8,7 +8,15 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 
 from followup import clock
-from followup.collect import Collector, ProcessResult, StoreResult, build_answer, pending_answers, store_new
+from followup.collect import (
+    Collector,
+    ProcessResult,
+    StoreResult,
+    build_answer,
+    own_addresses,
+    pending_answers,
+    store_new,
+)
 from followup.config import load_config
 from followup.delivery import Outcome, deliver
 from followup.inbox import InboxLoginRejected, InboxUnavailable, open_inbox
@@ -34,12 +42,12 @@ def _retry_if(*kinds: type[BaseException], unless: tuple[type[BaseException], ..
 )
 def fetch_new(settings: Settings) -> StoreResult:
     """Copy new messages into the store before anything reads them; mark them processed on the server."""
+    own = own_addresses(load_config(settings.config))
     Session = open_database(settings.db_url)
     with Session() as session:
         inbox = open_inbox(settings.imap_url, settings.inbox)
-        return store_new(
-            session, inbox, FileStore(settings.home / "store"), "imap" if settings.imap_url else "maildir", clock.now()
-        )
+        source = "imap" if settings.imap_url else "maildir"
+        return store_new(session, inbox, FileStore(settings.home / "store"), source, clock.now(), own)
 
 
 @task

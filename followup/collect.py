@@ -9,8 +9,6 @@ is marked ``failed`` and kept, and the run goes on. Answers are queued as rows a
 from __future__ import annotations
 
 import datetime as dt
-import email.parser
-import email.policy
 import email.utils
 import hashlib
 import shutil
@@ -24,10 +22,11 @@ from pathlib import Path
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from followup import mail_in
 from followup.config import Config
 from followup.forms import FormIdentity, UnreadableForm, read_identity
 from followup.inbox import Inbox
-from followup.mail_in import MAX_ATTACHMENT_BYTES, IncomingFile, ParsedMessage, parse_message
+from followup.mail_in import IncomingFile, ParsedMessage, parse_message
 from followup.mail_out import Outgoing, new_message_id, render_bodies, tracking_tag
 from followup.matching import Known, Match, NoMatch, agreed_unit, match, message_evidence
 from followup.periods import Period, due_for, dues
@@ -52,17 +51,29 @@ class StoreResult:
 
 
 def store_message(
-    session: Session, files: FileStore, raw: bytes, source: str, now: dt.datetime, received: dt.datetime | None = None
+    session: Session,
+    files: FileStore,
+    raw: bytes,
+    source: str,
+    now: dt.datetime,
+    received: dt.datetime | None = None,
+    own_addresses: frozenset[str] = frozenset(),
 ) -> IncomingMessage | None:
-    """Keep one message as received; None if the store already has it (same Message-ID, or same bytes)."""
-    headers = email.parser.BytesHeaderParser(policy=email.policy.default).parsebytes(raw)
-    message_id = str(headers.get("Message-ID", "") or "").strip()[:300] or None
+    """Keep one message as received; None if the store already has it (same Message-ID, or same bytes).
+
+    Nothing here may fail on what a sender wrote: a message the parser chokes on is still stored (by its
+    hash) and fails later, visibly, in interpretation, without blocking the inbox.
+    """
     digest = hashlib.sha256(raw).hexdigest()
+    try:
+        parsed: ParsedMessage | None = parse_message(raw)
+    except Exception:
+        parsed = None
+    message_id = parsed.envelope.message_id[:300] if parsed and parsed.envelope.message_id else None
     key = f"mid:{message_id}" if message_id else f"sha:{digest}"
     if session.scalar(select(IncomingMessage.id).where(IncomingMessage.dedup_key == key)) is not None:
         return None
     path = files.put_message(raw)
-    parsed = parse_message(raw) if received is None else None
     incoming = IncomingMessage(
         source=source,
         dedup_key=key,
@@ -71,8 +82,8 @@ def store_message(
         raw_path=str(path),
         size=len(raw),
         from_addr=parsed.envelope.from_addr if parsed else None,
-        subject=(parsed.envelope.subject if parsed else str(headers.get("Subject", "")))[:2000],
-        received_at=received or arrival_time(parsed, now),  # type: ignore[arg-type]
+        subject=parsed.envelope.subject[:2000] if parsed else None,
+        received_at=received or arrival_time(parsed, now, own_addresses),
         collected_at=now,
         status="stored",
     )
@@ -81,18 +92,29 @@ def store_message(
     return incoming
 
 
-def arrival_time(parsed: ParsedMessage, now: dt.datetime) -> dt.datetime:
-    """When the reply counts as received: the receiving server's stamp, else its Date, never in the future."""
-    moment = parsed.arrived or parsed.envelope.date or now
+def arrival_time(parsed: ParsedMessage | None, now: dt.datetime, own: frozenset[str] = frozenset()) -> dt.datetime:
+    """When the reply counts as received: the receiving server's stamp, else its Date, never in the future.
+
+    A reply forwarded by the office (a data officer passing on what a unit mailed her) counts from when the
+    unit sent it."""
+    moment = (parsed.sent_at(own) if parsed else None) or now
     return min(moment, now)
 
 
-def store_new(session: Session, inbox: Inbox, files: FileStore, source: str, now: dt.datetime) -> StoreResult:
+def own_addresses(config: Config) -> frozenset[str]:
+    """The office's and the data officers' addresses: they forward replies, they never are a unit."""
+    recipients = config.recipients
+    return frozenset({recipients.office.email.lower(), *(o.email.lower() for o in recipients.data_officers)})
+
+
+def store_new(
+    session: Session, inbox: Inbox, files: FileStore, source: str, now: dt.datetime, own: frozenset[str] = frozenset()
+) -> StoreResult:
     result = StoreResult()
     with inbox:
         for raw in inbox.fetch_unprocessed():
             result.fetched += 1
-            if store_message(session, files, raw.data, source, now) is None:
+            if store_message(session, files, raw.data, source, now, own_addresses=own) is None:
                 result.duplicates += 1
             else:
                 result.stored += 1
@@ -122,8 +144,7 @@ def known_from(session: Session, config: Config) -> Known:
         )
     }
     addresses = {email.lower(): unit.code for unit in config.recipients.units for email in unit.emails}
-    own = {config.recipients.office.email.lower(), *(o.email.lower() for o in config.recipients.data_officers)}
-    return Known(sent, addresses, frozenset(own))
+    return Known(sent, addresses, own_addresses(config))
 
 
 def open_slots(config: Config, now: dt.datetime) -> dict[str, dict[str, list[tuple[str, str, str]]]]:
@@ -181,18 +202,21 @@ class Collector:
         evidence = message_evidence([parsed.envelope, *parsed.forwarded], self.known)
         files = parsed.files
         if not files:
-            reason = "message without attachment"
-            return [self.triage(incoming, None, evidence_texts(evidence), reason, force, agreed_unit(evidence))]
+            unit = agreed_unit(evidence)
+            slot = self.hint(unit, None, evidence)
+            return [
+                self.triage(incoming, None, evidence_texts(evidence), "message without attachment", force, unit, slot)
+            ]
         return [self.take_file(incoming, file, evidence, force) for file in files]
 
     def take_file(
         self, incoming: IncomingMessage, file: IncomingFile, evidence: list, force: Match | None
     ) -> Submission:
         texts = evidence_texts(evidence)
-        if len(file.data) > MAX_ATTACHMENT_BYTES:
+        if len(file.data) > mail_in.MAX_ATTACHMENT_BYTES:
             return self.unreadable(
                 incoming, file, texts, evidence, force,
-                f'Tệp "{file.name}" lớn hơn {MAX_ATTACHMENT_BYTES // (1024 * 1024)} MB; vui lòng bỏ hình ảnh '
+                f'Tệp "{file.name}" lớn hơn {mail_in.MAX_ATTACHMENT_BYTES // (1024 * 1024)} MB; vui lòng bỏ hình ảnh '
                 "không cần thiết hoặc chia nhỏ rồi gửi lại.",
             )  # fmt: skip
         data, ext = file.data, file.ext
@@ -206,17 +230,34 @@ class Collector:
             data, ext = converted, LEGACY[ext]
         if ext not in FORM_KINDS:
             reason = "no machine-readable form (.xlsx/.docx) in this file"
-            return self.triage(incoming, file, texts, reason, force, agreed_unit(evidence))
+            unit = agreed_unit(evidence)
+            return self.triage(incoming, file, texts, reason, force, unit, self.hint(unit, None, evidence))
         try:
             identity = read_identity(data, file.name)
         except UnreadableForm as exc:
             return self.unreadable(incoming, file, texts, evidence, force, exc.message_vi)
         found = force or match(identity, evidence, self.slots[ext])
         if isinstance(found, NoMatch):
-            return self.triage(incoming, file, found.evidence, found.reason, None, unit=found.unit)
+            slot = self.hint(found.unit, ext, evidence)
+            return self.triage(incoming, file, found.evidence, found.reason, None, found.unit, slot)
         return self.decide(incoming, file.name, data, ext, found, identity)
 
     # -- outcomes
+
+    def hint(self, unit: str | None, kind: str | None, evidence: list) -> tuple[str | None, str | None, str | None]:
+        """What a reply most likely answers, for the status only: the unit's one open slot for this kind of
+        file (any kind if None), else just the directive if the evidence or the open slots agree on one."""
+        directives = {e.directive for e in evidence if e.directive}
+        options = []
+        if unit is not None:
+            kinds = [kind] if kind in self.slots else list(self.slots)
+            options = [c for k in kinds for c in self.slots[k].get(unit, []) if not directives or c[0] in directives]
+        if len(options) == 1:
+            return options[0]
+        directives |= {c[0] for c in options}
+        if not directives and len(self.config.directives) == 1:
+            directives = set(self.config.directives)
+        return (directives.pop() if len(directives) == 1 else None, None, None)
 
     def decide(
         self, incoming: IncomingMessage, name: str, data: bytes, ext: str, found: Match, identity: FormIdentity | None
@@ -321,13 +362,21 @@ class Collector:
         reason: str,
         force: Match | None,
         unit: str | None = None,
+        slot: tuple[str | None, str | None, str | None] = (None, None, None),
     ) -> Submission:
+        """Keep a reply for the clerk. ``slot`` is what it most likely answers, so the status shows the unit
+        as "pending" rather than "missing" while it waits."""
         unit = unit or (force.unit if force else None)
+        if force:
+            slot = (force.directive, force.requirement, force.period)
         submission = Submission(
             incoming_id=incoming.id,
             attachment_name=file.name if file else None,
             attachment_path=str(self.files.put_attachment(file.data, file.ext)) if file else None,
             attachment_sha256=hashlib.sha256(file.data).hexdigest() if file else None,
+            directive_code=slot[0],
+            requirement_code=slot[1],
+            period=slot[2],
             unit_code=unit,
             received_at=incoming.received_at,
             status="triage",
@@ -345,7 +394,8 @@ class Collector:
         self, incoming: IncomingMessage, name: str, data: bytes, ext: str, found: Match, reason: str
     ) -> Submission:
         file = IncomingFile(name, data, "application/octet-stream")
-        return self.triage(incoming, file, found.evidence, reason, None, unit=found.unit)
+        directive = found.directive if found.directive in self.config.directives else None
+        return self.triage(incoming, file, found.evidence, reason, None, found.unit, (directive, None, None))
 
     def unreadable(
         self,
@@ -356,16 +406,17 @@ class Collector:
         force: Match | None,
         message_vi: str,
     ) -> Submission:
-        found = force
         unit = force.unit if force else agreed_unit(evidence)
+        kind = LEGACY.get(file.ext, file.ext)
+        slot = (force.directive, force.requirement, force.period) if force else self.hint(unit, kind, evidence)
         submission = Submission(
             incoming_id=incoming.id,
             attachment_name=file.name,
             attachment_path=str(self.files.put_attachment(file.data, file.ext)),
             attachment_sha256=hashlib.sha256(file.data).hexdigest(),
-            directive_code=found.directive if found else None,
-            requirement_code=found.requirement if found else None,
-            period=found.period if found else None,
+            directive_code=slot[0],
+            requirement_code=slot[1],
+            period=slot[2],
             unit_code=unit,
             received_at=incoming.received_at,
             status="rejected" if unit else "triage",
@@ -538,7 +589,7 @@ def build_answer(session: Session, config: Config, message: OutgoingMessage) -> 
         subject=message.subject,
         text=text,
         html=html,
-        in_reply_to=incoming.message_id,
+        in_reply_to=parse_message(Path(incoming.raw_path).read_bytes()).answers_to(own_addresses(config)),
     )
 
 

@@ -56,6 +56,22 @@ class ParsedMessage:
     forwarded: list[Envelope] = field(default_factory=list)  # envelopes of messages forwarded inside
     arrived: dt.datetime | None = None  # from the receiving server's Received header
 
+    def sent_at(self, own_addresses: frozenset[str] = frozenset()) -> dt.datetime | None:
+        """When the unit sent it: a message forwarded by the office counts from the forwarded message's Date."""
+        if self.envelope.from_addr in own_addresses:
+            dates = [env.date for env in self.forwarded if env.date]
+            if dates:
+                return min(dates)
+        return self.arrived or self.envelope.date
+
+    def answers_to(self, own_addresses: frozenset[str] = frozenset()) -> str | None:
+        """The Message-ID an answer should refer to: the unit's own message, also inside a forward."""
+        if self.envelope.from_addr in own_addresses:
+            for env in self.forwarded:
+                if env.message_id:
+                    return env.message_id
+        return self.envelope.message_id
+
 
 def safe_filename(name: str | None, fallback: str = "tep-dinh-kem") -> str:
     """The file's own name, without any folder part, control characters or leading dots."""
@@ -68,7 +84,10 @@ def safe_filename(name: str | None, fallback: str = "tep-dinh-kem") -> str:
 def _address(value: str | None) -> str | None:
     if not value:
         return None
-    _, addr = email.utils.parseaddr(str(value))
+    try:
+        _, addr = email.utils.parseaddr(str(value))
+    except Exception:  # malformed beyond what parseaddr handles
+        return None
     return addr.strip().lower() or None
 
 
@@ -82,26 +101,39 @@ def _date(value: str | None) -> dt.datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
+def _headers(msg: EmailMessage, name: str) -> list[str]:
+    """A header's values as text; a value the e-mail library cannot parse is read raw instead of raising."""
+    try:
+        return [str(v) for v in msg.get_all(name, []) or []]
+    except Exception:  # the library raises IndexError/AttributeError on some malformed values (Message-ID: <>)
+        return [str(v) for k, v in msg.raw_items() if k.lower() == name.lower()]
+
+
+def _header(msg: EmailMessage, name: str) -> str | None:
+    values = _headers(msg, name)
+    return values[0] if values else None
+
+
 def _envelope(msg: EmailMessage) -> Envelope:
     refs: list[str] = []
     for header in ("In-Reply-To", "References"):
-        for value in msg.get_all(header, []) or []:
-            refs.extend(ref for ref in _MESSAGE_ID.findall(str(value)) if ref not in refs)
-    message_id = _MESSAGE_ID.search(str(msg.get("Message-ID", "")))
-    subject = unicodedata.normalize("NFC", str(msg.get("Subject", "") or ""))
+        for value in _headers(msg, header):
+            refs.extend(ref for ref in _MESSAGE_ID.findall(value) if ref not in refs)
+    message_id = _MESSAGE_ID.search(_header(msg, "Message-ID") or "")
+    subject = unicodedata.normalize("NFC", _header(msg, "Subject") or "")
     return Envelope(
         message_id=message_id[0] if message_id else None,
-        from_addr=_address(msg.get("From")),
+        from_addr=_address(_header(msg, "From")),
         subject=" ".join(subject.split()),
-        date=_date(msg.get("Date")),
+        date=_date(_header(msg, "Date")),
         references=tuple(refs),
     )
 
 
 def _arrival(msg: EmailMessage) -> dt.datetime | None:
     """When the receiving server took the message: the date of the topmost Received header."""
-    for value in msg.get_all("Received", []) or []:
-        _, _, when = str(value).rpartition(";")
+    for value in _headers(msg, "Received"):
+        _, _, when = value.rpartition(";")
         moment = _date(when.strip())
         if moment:
             return moment
@@ -121,7 +153,10 @@ def parse_message(raw: bytes) -> ParsedMessage:
 def _walk(part: EmailMessage, files: list[IncomingFile], forwarded: list[Envelope], depth: int) -> None:
     if depth > 5:  # a message forwarded inside a message inside ...: stop somewhere
         return
-    content_type = part.get_content_type()
+    try:
+        content_type = part.get_content_type()
+    except Exception:
+        content_type = "application/octet-stream"
     if content_type == "message/rfc822":
         for inner in part.iter_parts():
             if isinstance(inner, EmailMessage):
@@ -132,9 +167,12 @@ def _walk(part: EmailMessage, files: list[IncomingFile], forwarded: list[Envelop
         for child in part.iter_parts():
             _walk(child, files, forwarded, depth + 1)  # type: ignore[arg-type]
         return
-    filename = part.get_filename()
-    disposition = part.get_content_disposition()
-    if part.get("Content-ID") and disposition != "attachment" and content_type.startswith("image/"):
+    try:
+        filename = part.get_filename()
+        disposition = part.get_content_disposition()
+    except Exception:  # a malformed Content-Disposition: keep the part, without its name
+        filename, disposition = None, "attachment"
+    if _header(part, "Content-ID") and disposition != "attachment" and content_type.startswith("image/"):
         return  # a picture inside the HTML body (a signature, a logo), not a file the unit sent
     if filename or disposition == "attachment" or not content_type.startswith("text/"):
         try:

@@ -15,7 +15,7 @@ from followup.clock import OFFICE_TZ
 from followup.config import Config, Directive
 from followup.periods import Due, Period, due_for, dues
 from followup.storage.repository import submission_facts
-from followup.tracking import SlotStatus, slot_status
+from followup.tracking import Fact, SlotStatus, slot_status
 
 
 def directive_status(
@@ -30,6 +30,7 @@ def directive_status(
     if requirement is not None:
         directive.requirement(requirement)  # KeyError names an unknown requirement
     facts = submission_facts(session, directive.code)
+    unplaced = facts.get((None, None), {})
     slots = []
     for req in directive.requirements:
         if requirement and req.code != requirement:
@@ -46,8 +47,20 @@ def directive_status(
             chosen = dues(directive, req, as_of.date())
         units = [u.code for u in config.recipients.units_in(req.from_groups)]
         for due in chosen:
-            slots.append(slot_status(directive.code, due, units, facts.get((req.code, str(due.period)), {}), as_of))
+            slot_facts = facts.get((req.code, str(due.period)), {})
+            slots.append(slot_status(directive.code, due, units, with_unplaced(slot_facts, unplaced, due), as_of))
     return slots
+
+
+def with_unplaced(facts: dict[str, list[Fact]], unplaced: dict[str, list[Fact]], due: Due) -> dict[str, list[Fact]]:
+    """A reply not yet placed (in triage, or unreadable) counts, in the year it came, for each of the unit's
+    requirements: the unit has answered something, so it shows as pending or rejected, not missing."""
+    if not unplaced:
+        return facts
+    merged = {unit: list(items) for unit, items in facts.items()}
+    for unit, items in unplaced.items():
+        merged.setdefault(unit, []).extend(f for f in items if f.received_at.year == due.period.year)
+    return merged
 
 
 def status_json(slots: list[SlotStatus], names: dict[str, str]) -> dict[str, Any]:

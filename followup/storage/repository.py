@@ -71,8 +71,12 @@ def dispatch_messages(session: Session, dispatch_id: int, purpose: str) -> list[
     )
 
 
-def submission_facts(session: Session, directive_code: str) -> dict[tuple[str, str], dict[str, list[Fact]]]:
-    """(requirement, period) -> unit -> facts, for the status of a directive; one query."""
+def submission_facts(
+    session: Session, directive_code: str
+) -> dict[tuple[str | None, str | None], dict[str, list[Fact]]]:
+    """(requirement, period) -> unit -> facts, for the status of a directive; one query.
+
+    Replies whose requirement is not known yet (waiting in triage, unreadable) come under (None, None)."""
     rows = session.execute(
         select(
             Submission.requirement_code,
@@ -82,7 +86,7 @@ def submission_facts(session: Session, directive_code: str) -> dict[tuple[str, s
             Submission.received_at,
         ).where(Submission.directive_code == directive_code, Submission.unit_code.is_not(None))
     )
-    out: dict[tuple[str, str], dict[str, list[Fact]]] = {}
+    out: dict[tuple[str | None, str | None], dict[str, list[Fact]]] = {}
     for requirement, period, unit, status, received in rows:
         out.setdefault((requirement, period), {}).setdefault(unit, []).append(Fact(unit, status, received))
     return out
