@@ -366,9 +366,22 @@ class Collector:
     ) -> Submission:
         """Keep a reply for the clerk. ``slot`` is what it most likely answers, so the status shows the unit
         as "pending" rather than "missing" while it waits."""
-        unit = unit or (force.unit if force else None)
         if force:
-            slot = (force.directive, force.requirement, force.period)
+            unit, slot = force.unit, (force.directive, force.requirement, force.period)
+        return self.keep(incoming, file, slot, unit, "triage", reason, evidence, [])
+
+    def keep(
+        self,
+        incoming: IncomingMessage,
+        file: IncomingFile | None,
+        slot: tuple[str | None, str | None, str | None],
+        unit: str | None,
+        status: str,
+        reason: str | None,
+        evidence: tuple[str, ...] | list[str],
+        problems: list[dict],
+    ) -> Submission:
+        """Record a file (or a message without one) that was not read as a form; its bytes go to the store."""
         submission = Submission(
             incoming_id=incoming.id,
             attachment_name=file.name if file else None,
@@ -379,10 +392,10 @@ class Collector:
             period=slot[2],
             unit_code=unit,
             received_at=incoming.received_at,
-            status="triage",
+            status=status,
             reason=reason,
             evidence=list(evidence),
-            problems=[],
+            problems=problems,
             summary={},
             content={},
             decided_at=self.now(),
@@ -409,26 +422,9 @@ class Collector:
         unit = force.unit if force else agreed_unit(evidence)
         kind = LEGACY.get(file.ext, file.ext)
         slot = (force.directive, force.requirement, force.period) if force else self.hint(unit, kind, evidence)
-        submission = Submission(
-            incoming_id=incoming.id,
-            attachment_name=file.name,
-            attachment_path=str(self.files.put_attachment(file.data, file.ext)),
-            attachment_sha256=hashlib.sha256(file.data).hexdigest(),
-            directive_code=slot[0],
-            requirement_code=slot[1],
-            period=slot[2],
-            unit_code=unit,
-            received_at=incoming.received_at,
-            status="rejected" if unit else "triage",
-            reason=None if unit else "unreadable file from an unknown sender",
-            evidence=list(texts),
-            problems=[{"where": "", "message": message_vi, "severity": "error"}],
-            summary={},
-            content={},
-            decided_at=self.now(),
-        )
-        self.session.add(submission)
-        return submission
+        status, reason = ("rejected", None) if unit else ("triage", "unreadable file from an unknown sender")
+        problem = {"where": "", "message": message_vi, "severity": "error"}
+        return self.keep(incoming, file, slot, unit, status, reason, texts, [problem])
 
     # -- the clerk's hand
 
