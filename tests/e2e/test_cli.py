@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -114,3 +116,18 @@ def test_demo_runs_on_a_fresh_folder_and_says_where_everything_is(prefect_home, 
     )
     assert (demo / "documents" / "2023-child-protection" / "Công văn số 1-UBND-LĐTBXH.docx").exists()
     assert str(demo / "mail" / "outbox") in out
+
+    # Prefect's database (logs, artifacts, parameters) is shown in its UI: counts only, never a name.
+    store = sqlite3.connect(tmp_path / "var" / "demo" / "followup.db")
+    personal = {v for row in store.execute("SELECT name, carer, village FROM child_records") for v in row if v}
+    assert len(personal) > 20  # the units' lists were read and kept in the store
+    prefect_bytes = b"".join(p.read_bytes() for p in prefect_home.glob("prefect.db*"))
+    leaked = [v for v in personal if v.encode() in prefect_bytes]
+    assert leaked == []
+    assert not any(v in result.stdout for v in personal)  # nor on the clerk's screen
+
+    db = sqlite3.connect(prefect_home / "prefect.db")
+    artifacts = {key: json.loads(json.loads(data)) for key, data in db.execute("SELECT key, data FROM artifact ORDER BY created")}
+    assert {"status": "sent", "units": 36} in artifacts["dispatch-2023-child-protection"]
+    status = {row["requirement"]: row for row in artifacts["reply-status"]}
+    assert status["danh-sach-tre-em"]["accepted"] == 4 and status["danh-sach-tre-em"]["expected"] == 14
