@@ -36,6 +36,8 @@ class Sink:
     defer_once: set[str] = field(default_factory=set)  # the first message to these addresses gets 451
     deferred: int = 0
     delay: float = 0.0  # seconds to wait before answering DATA (to catch a run in the middle)
+    drop_data: set[int] = field(default_factory=set)  # drop the connection at these DATA commands (1-based)
+    data_seen: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # type: ignore[no-untyped-def]
@@ -48,6 +50,10 @@ class Sink:
         if self.delay:
             await asyncio.sleep(self.delay)
         with self.lock:
+            self.data_seen += 1
+            if self.data_seen in self.drop_data:
+                server.transport.close()  # the connection drops before the server answers
+                return "421 4.4.2 connection dropped"
             once = self.defer_once.intersection(envelope.rcpt_tos)
             if self.defer_data > 0 or once:
                 self.defer_data = max(0, self.defer_data - 1)

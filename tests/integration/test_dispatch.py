@@ -119,6 +119,15 @@ def test_transient_451_answers_are_retried_until_delivered(config):
     assert all(len(v) == 1 for v in sink.by_recipient().values()) and len(sink.received) == 36
 
 
+def test_dropped_connections_are_reconnected_and_nothing_is_lost(config):
+    sink = Sink(drop_data={3, 4, 20})  # twice in a row, then once more later
+    with smtp_sink(sink) as (sink, url):
+        report = dispatch(url + "?backoff=0.01&retries=4")
+    assert report.counts()["sent"] == 36 and report.exit_code == 0
+    assert set(sink.by_recipient()) == set(expected_units(config))
+    assert all(len(v) == 1 for v in sink.by_recipient().values())
+
+
 def test_permanent_550_fails_that_unit_only_and_a_fixed_rerun_delivers_it(config):
     sink = Sink(refuse={"ubnd@sybinh.bachthong.example"})
     with smtp_sink(sink) as (sink, url):
