@@ -26,7 +26,7 @@ from followup import mail_in
 from followup.config import Config
 from followup.forms import FormIdentity, UnreadableForm, read_identity
 from followup.inbox import Inbox
-from followup.mail_in import IncomingFile, ParsedMessage, parse_message
+from followup.mail_in import IncomingFile, ParsedMessage, parse_envelope, parse_message
 from followup.mail_out import Outgoing, new_message_id, render_bodies, tracking_tag
 from followup.matching import Known, Match, NoMatch, agreed_unit, match, message_evidence
 from followup.periods import Period, due_for, dues
@@ -66,12 +66,18 @@ def store_message(
     """
     digest = hashlib.sha256(raw).hexdigest()
     try:
-        parsed: ParsedMessage | None = parse_message(raw)
+        envelope, arrived = parse_envelope(raw)
+        parsed: ParsedMessage | None = ParsedMessage(envelope, arrived=arrived)
+        if envelope.from_addr in own_addresses:  # forwarded by the office: the inner message's date counts
+            parsed = parse_message(raw)
     except Exception:
         parsed = None
     message_id = parsed.envelope.message_id[:300] if parsed and parsed.envelope.message_id else None
     key = f"mid:{message_id}" if message_id else f"sha:{digest}"
-    if session.scalar(select(IncomingMessage.id).where(IncomingMessage.dedup_key == key)) is not None:
+    existing = session.scalar(select(IncomingMessage).where(IncomingMessage.dedup_key == key))
+    if existing is not None:
+        if not Path(existing.raw_path).exists():  # lost with the machine before it reached the disk: keep it now
+            files.put_message(raw)
         return None
     path = files.put_message(raw)
     incoming = IncomingMessage(
@@ -111,6 +117,7 @@ def store_new(
     session: Session, inbox: Inbox, files: FileStore, source: str, now: dt.datetime, own: frozenset[str] = frozenset()
 ) -> StoreResult:
     result = StoreResult()
+    held: list[str] = []
     with inbox:
         for raw in inbox.fetch_unprocessed():
             result.fetched += 1
@@ -118,8 +125,24 @@ def store_new(
                 result.duplicates += 1
             else:
                 result.stored += 1
-            inbox.mark_processed(raw.key)  # only once the store holds it
+            held.append(raw.key)
+            if len(held) >= MARK_BATCH:
+                _release(inbox, files, held)
+        _release(inbox, files, held)
     return result
+
+
+MARK_BATCH = 100
+
+
+def _release(inbox: Inbox, files: FileStore, keys: list[str]) -> None:
+    """Mark messages processed on the server only once the store holds them durably."""
+    if not keys:
+        return
+    files.sync()
+    for key in keys:
+        inbox.mark_processed(key)
+    keys.clear()
 
 
 # --------------------------------------------------------------------------- step 2: interpret
