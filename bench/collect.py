@@ -386,6 +386,20 @@ def status_process(home: Path, config: Path, args: list[str]) -> float:
     return elapsed
 
 
+def status_profile(home: Path, config: Path, out: Path) -> pstats.Stats:
+    """The status command under cProfile, in its own process like the timed runs (imports excluded)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "FOLLOWUP_"))}
+    env.update(FOLLOWUP_HOME=str(home), FOLLOWUP_CONFIG=str(config), FOLLOWUP_NOW=COLLECT_NOW)
+    code = (
+        "import cProfile, sys\n"
+        "from followup.cli import app\n"
+        f"sys.argv = ['followup', 'status', {DIRECTIVE!r}]\n"
+        f"cProfile.run('app(standalone_mode=False)', {str(out)!r})\n"
+    )
+    subprocess.run([str(PYTHON), "-c", code], env=env, cwd=home, capture_output=True, timeout=600, check=True)
+    return pstats.Stats(str(out))
+
+
 def status_in_process(home: Path, config_dir: Path) -> dict:
     from followup import clock
     from followup.config import load_config
@@ -601,6 +615,9 @@ def main() -> int:  # noqa: PLR0915 - one linear script
                     f"(load_config {inproc[-1]['load_config_s']:.2f} s)",
                     flush=True,
                 )
+            status_stats = None
+            if not args.skip_profile:
+                status_stats = status_profile(home, prepared.config, work / "status.prof")
             results["status"] = {
                 "units": units,
                 "command": f"followup {' '.join(command)}",
@@ -614,6 +631,10 @@ def main() -> int:  # noqa: PLR0915 - one linear script
                 "slots": inproc[-1]["slots"],
                 "goal_s": 1,
             }
+            if status_stats is not None:
+                results["status"]["profile_top_cumulative"] = top_text(
+                    status_stats, "cumulative", args.top
+                ).splitlines()
         for home in homes:
             shutil.rmtree(home, ignore_errors=True)
 
@@ -720,6 +741,11 @@ def main() -> int:  # noqa: PLR0915 - one linear script
             print(f"\n# breakdown of the profiled Maildir collect ({total:.1f} s under cProfile, {n} replies)")
             for row in rows:
                 print(f"{row['what']:44s} {row['calls']:>8d} calls {row['cum_s']:8.2f} s {row['share'] * 100:5.1f} %")
+            if "profile_top_cumulative" in results.get("status", {}):
+                print(
+                    f"\n# followup status {DIRECTIVE} under cProfile ({units} units), top {args.top} by cumulative time"
+                )
+                print("\n".join(results["status"]["profile_top_cumulative"]))
             for sort, label in (("cumulative", "cumulative"), ("tottime", "own")):
                 text = top_text(stats, sort, args.top)
                 print(f"\n# top {args.top} by {label} time\n{text}")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import sys
+import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -39,6 +41,26 @@ def _prefect_env(settings: Settings) -> None:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
+
+
+def _start_prefect_early() -> threading.Thread | None:
+    """Start Prefect's temporary server in the background while the command loads and checks its data.
+
+    Without a configured server (PREFECT_API_URL) every flow run starts one (5-7 s); started now, that
+    overlaps with our own start-up. The flow finds it running. Any failure here is left to the flow to meet.
+    """
+    if os.environ.get("PREFECT_API_URL"):
+        return None
+
+    def start() -> None:
+        with contextlib.suppress(Exception):
+            from prefect.server.api.server import SubprocessASGIServer
+
+            SubprocessASGIServer().start()
+
+    thread = threading.Thread(target=start, name="prefect-server", daemon=True)
+    thread.start()
+    return thread
 
 
 def _config(settings: Settings) -> Config:
@@ -111,13 +133,17 @@ def dispatch(
     from followup.dispatch import UnknownUnits
 
     settings = Settings()
+    _prefect_env(settings)
+    server = _start_prefect_early()
     config = _config(settings)
     _directive(config, directive)
     if signed is not None and not signed.is_file():
         err.print(f"--signed {signed}: no such file; give the path of the signed PDF", markup=False)
         raise typer.Exit(2)
-    _prefect_env(settings)
     import flows.dispatch as flow_module
+
+    if server:
+        server.join()
 
     with console.status("Sending…") as status:
         done = {"n": 0}
@@ -162,9 +188,13 @@ def _print_dispatch(report, config: Config) -> None:  # type: ignore[no-untyped-
 def collect() -> None:
     """Fetch new replies, match, read, check and answer them; print who has replied."""
     settings = Settings()
-    config = _config(settings)
     _prefect_env(settings)
+    server = _start_prefect_early()
+    config = _config(settings)
     import flows.collect as flow_module
+
+    if server:
+        server.join()
 
     with console.status("Collecting replies…"):
         report = flow_module.collect_flow()
@@ -409,15 +439,19 @@ def demo(
     os.environ["FOLLOWUP_CONFIG"] = str(PROJECT_ROOT)
     os.environ["FOLLOWUP_NOW"] = DEMO_NOW
     settings = Settings()
+    _prefect_env(settings)
+    server = _start_prefect_early()
     config = _config(settings)
     code = "2023-child-protection"
     console.rule(f"1. Dispatch — {code}, {clock.now():%d/%m/%Y %H:%M}")
     from followup.dispatch import write_draft
 
     drafts = write_draft(config, config.directive(code), settings.home / "drafts" / code, clock.today())
-    _prefect_env(settings)
     import flows.collect as collect_module
     import flows.dispatch as dispatch_module
+
+    if server:
+        server.join()
 
     with console.status("Dispatching the seed directive…"):
         report = dispatch_module.dispatch_flow(code)

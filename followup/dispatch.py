@@ -20,7 +20,7 @@ from followup.config import Config, Directive, Recipients, Requirement, Unit, nf
 from followup.delivery import Outcome
 from followup.mail_out import Attachment, Outgoing, digest, new_message_id, render_bodies, tracking_tag
 from followup.periods import Due, first_due
-from followup.prefill import UNIT_CODE, UNIT_NAME, prefill
+from followup.prefill import UNIT_CODE, UNIT_NAME, FormTemplate
 from followup.register import issue_number
 from followup.storage.models import Dispatch, OutgoingMessage
 from followup.storage.repository import dispatch_messages, latest_dispatch, sync_directive, sync_recipients
@@ -95,7 +95,7 @@ class MailKit:
     number_label: str
     issued_on: dt.date
     letter: Attachment
-    _forms: dict[tuple[str, str], bytes] = field(default_factory=dict)
+    _forms: dict[tuple[str, str], FormTemplate] = field(default_factory=dict)
 
     @property
     def domain(self) -> str:
@@ -113,8 +113,8 @@ class MailKit:
                 data = forms.periodic_report_docx(
                     identity, UNIT_NAME, request.requirement, request.due.period.label_vi, request.deadline_text
                 )
-            self._forms[key] = data
-        data = prefill(self._forms[key], {UNIT_CODE: unit.code, UNIT_NAME: unit.name})
+            self._forms[key] = FormTemplate(data)
+        data = self._forms[key].fill({UNIT_CODE: unit.code, UNIT_NAME: unit.name})
         return Attachment(forms.form_filename(request.requirement, unit.name, request.ext), data)
 
     def subject(self, unit: Unit) -> str:

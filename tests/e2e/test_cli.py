@@ -127,7 +127,9 @@ def test_demo_runs_on_a_fresh_folder_and_says_where_everything_is(prefect_home, 
     assert not any(v in result.stdout for v in personal)  # nor on the clerk's screen
 
     db = sqlite3.connect(prefect_home / "prefect.db")
-    artifacts = {key: json.loads(json.loads(data)) for key, data in db.execute("SELECT key, data FROM artifact ORDER BY created")}
+    artifacts = {
+        key: json.loads(json.loads(data)) for key, data in db.execute("SELECT key, data FROM artifact ORDER BY created")
+    }
     assert {"status": "sent", "units": 36} in artifacts["dispatch-2023-child-protection"]
     status = {row["requirement"]: row for row in artifacts["reply-status"]}
     assert status["danh-sach-tre-em"]["accepted"] == 4 and status["danh-sach-tre-em"]["expected"] == 14

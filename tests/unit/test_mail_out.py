@@ -63,3 +63,16 @@ def test_hostile_unit_name_cannot_add_a_header_and_renders_verbatim():
 def test_header_text_folds_control_characters():
     assert header_text("a\r\nb\tc\x00d  e") == "a b c d e"
     assert header_text("Xa\u0303") == "Xã"  # decomposed Vietnamese is composed
+
+
+def test_large_attachments_arrive_byte_for_byte_and_the_letter_is_shared():
+    import os
+
+    letter, form = os.urandom(300_000), os.urandom(40_001)
+    first = message().__class__(
+        **{**message().__dict__, "attachments": [Attachment("a.docx", letter), Attachment("b.xlsx", form)]}
+    )
+    data = compose(first)
+    parts = {p.get_filename(): p.get_content() for p in parse(data).iter_attachments()}
+    assert parts == {"a.docx": letter, "b.xlsx": form}
+    assert b"followup-attachment" not in data and max(len(line) for line in data.split(b"\r\n")) <= 998
