@@ -1,20 +1,24 @@
 """Benchmark: collecting replies (fetch, interpret, answer) and the status report, against a parse-only floor.
 
-    .venv/bin/python bench/collect.py [--replies 10000] [--imap 1000] [--repeat 3] [--units N] [--skip-profile]
+    .venv/bin/python bench/collect.py [--replies 1000] [--imap 300] [--repeat 3] [--units 10000] [--scaling 1000,3000]
 
-1. SETUP (cached under bench/out/collect-cache/, keyed by N units and a hash of the generated configuration):
-   a synthetic configuration of N units (bench/dispatch.py's ``make_config``: half communes, half departments),
-   one dispatch into the Maildir outbox at 2023-02-06 08:00, and N replies built with ``followup.simulate``
-   (every unit answers on time; 5 % break one form). The DB snapshot of that dispatch is kept; the outbox is not.
-2. PRODUCT, Maildir: a fresh FOLLOWUP_HOME from the snapshot, the replies hard-linked into its Maildir inbox,
-   then ``fetch_new.fn`` + ``interpret.fn`` + ``answer.fn`` (answers to the Maildir outbox) at 2023-02-27 08:00.
-3. BASELINE: the same reply files, parsed only: email.message_from_bytes, openpyxl read_only over the list
-   sheet, lxml over word/document.xml's table cells. Product and baseline alternate (P B, B P, ...); medians.
+1. SETUP (cached under bench/out/collect-cache/, keyed by the number of units and a hash of the generated
+   configuration): a synthetic configuration of N units (bench/dispatch.py's ``make_config``: half communes, half
+   departments), one dispatch into the Maildir outbox at 2023-02-06 08:00, and one reply per unit built with
+   ``followup.simulate`` (on time; 5 % break one form). The DB snapshot of that dispatch is kept, the outbox not.
+2. PRODUCT, Maildir: a fresh FOLLOWUP_HOME from the snapshot, the first --replies replies hard-linked into its
+   Maildir inbox, then ``fetch_new.fn`` + ``interpret.fn`` + ``answer.fn`` (answers to the Maildir outbox) at
+   2023-02-27 08:00.
+3. BASELINE: the same reply files, parsed only: email.message_from_bytes, openpyxl read_only over every sheet,
+   lxml over word/document.xml's table cells. Product and baseline alternate (P B, B P, ...); medians.
 4. IMAP: the first --imap replies APPENDed to a fresh pymap server (a subprocess), the same three tasks with
    FOLLOWUP_IMAP_URL set, against the same baseline over those replies.
-5. STATUS: ``followup status DIRECTIVE`` as a whole process on the collected home, and ``directive_status``.
-6. PROFILE: cProfile of one Maildir product collect (untimed; also the warm-up).
+5. STATUS: ``followup status DIRECTIVE`` as a whole process on the collected home (N units), and
+   ``directive_status`` in process.
+6. PROFILE: cProfile of one Maildir product collect (untimed; also the warm-up), and of the status command.
 
+The product costs a constant time per reply, so the default sizes keep the run near 10 minutes; pass
+``--replies 10000 --imap 1000`` for the full size (about an hour) or ``--scaling`` to check linearity.
 Figures go to stdout and bench/out/collect.json.
 """
 
@@ -425,22 +429,23 @@ def status_in_process(home: Path, config_dir: Path) -> dict:
 
 # --------------------------------------------------------------------------- profile
 
-BREAKDOWN = [  # (label, file suffix, function)
+BREAKDOWN = [  # (label, file suffix, function); the indented rows are parts of the row above
+    ("load_config (all calls: fetch, interpret, answer)", "followup/config.py", "load_config"),
+    ("Recipients.units_in (all calls)", "followup/config.py", "units_in"),
+    ("parse_message (all calls)", "followup/mail_in.py", "parse_message"),
+    ("FileStore._put (write + sync, all calls)", "followup/storage/files.py", "_put"),
     ("fetch_new", "flows/collect.py", "fetch_new"),
     ("  store_message", "followup/collect.py", "store_message"),
-    ("    parse_message (from store_message)", "followup/mail_in.py", "parse_message"),
-    ("    FileStore._put (write + fsync)", "followup/storage/files.py", "_put"),
     ("  MaildirInbox.mark_processed", "followup/inbox.py", "mark_processed"),
     ("interpret", "flows/collect.py", "interpret"),
-    ("  load_config", "followup/config.py", "load_config"),
     ("  Collector.process", "followup/collect.py", "process"),
     ("    read_identity", "followup/forms.py", "read_identity"),
     ("    Collector.decide", "followup/collect.py", "decide"),
     ("      review", "followup/review.py", "review"),
     ("        read_children_list", "followup/form_reading.py", "read_children_list"),
-    ("          openpyxl load_workbook", "openpyxl/reader/excel.py", "load_workbook"),
+    ("          _xlsx_tables", "followup/form_reading.py", "_xlsx_tables"),
     ("        read_periodic_report", "followup/form_reading.py", "read_periodic_report"),
-    ("          python-docx Document", "docx/api.py", "Document"),
+    ("          _word_blocks", "followup/form_reading.py", "_word_blocks"),
     ("      listed_special", "followup/collect.py", "listed_special"),
     ("  Collector.queue_answer", "followup/collect.py", "queue_answer"),
     ("answer", "flows/collect.py", "answer"),
@@ -479,6 +484,13 @@ def top_text(stats: pstats.Stats, sort: str, n: int) -> str:
 # --------------------------------------------------------------------------- main
 
 
+def git(*args: str) -> str:
+    try:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=30).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
 def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
@@ -493,10 +505,10 @@ def rounded(runs: list[dict]) -> list[dict]:
 
 def main() -> int:  # noqa: PLR0915 - one linear script
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--replies", type=int, default=10_000, help="replies collected in the Maildir runs")
-    parser.add_argument("--imap", type=int, default=1_000, help="replies collected over IMAP (0: skip)")
+    parser.add_argument("--replies", type=int, default=1_000, help="replies collected in the Maildir runs")
+    parser.add_argument("--imap", type=int, default=300, help="replies collected over IMAP (0: skip)")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--units", type=int, default=None, help="units in the configuration (default: --replies)")
+    parser.add_argument("--units", type=int, default=None, help="units in the configuration (default 10000)")
     parser.add_argument("--imap-backend", choices=("maildir", "dict"), default="maildir",
                         help="pymap backend: maildir has keywords (STORE), dict moves to a folder (MOVE)")  # fmt: skip
     parser.add_argument("--skip-profile", action="store_true")
@@ -509,7 +521,7 @@ def main() -> int:  # noqa: PLR0915 - one linear script
     )
     parser.add_argument("--top", type=int, default=15)
     args = parser.parse_args()
-    units = args.units or args.replies
+    units = args.units or max(10_000, args.replies, args.imap)
     if args.replies > units or args.imap > units:
         parser.error("--replies and --imap cannot exceed --units")
 
@@ -528,6 +540,8 @@ def main() -> int:  # noqa: PLR0915 - one linear script
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
         "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
+        "git_head": git("rev-parse", "HEAD"),
+        "product_changes_not_committed": git("status", "--porcelain", "--", "followup", "flows").splitlines(),
     }
     try:
         t0 = time.perf_counter()
@@ -740,7 +754,7 @@ def main() -> int:  # noqa: PLR0915 - one linear script
             total = results["profile_run_s"]
             print(f"\n# breakdown of the profiled Maildir collect ({total:.1f} s under cProfile, {n} replies)")
             for row in rows:
-                print(f"{row['what']:44s} {row['calls']:>8d} calls {row['cum_s']:8.2f} s {row['share'] * 100:5.1f} %")
+                print(f"{row['what']:52s} {row['calls']:>6d} calls {row['cum_s']:8.2f} s {row['share'] * 100:5.1f} %")
             if "profile_top_cumulative" in results.get("status", {}):
                 print(
                     f"\n# followup status {DIRECTIVE} under cProfile ({units} units), top {args.top} by cumulative time"

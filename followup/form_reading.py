@@ -423,7 +423,9 @@ def read_children_list(data: bytes, filename: str, as_of: dt.date | None = None)
     kind, zf = open_package(data, filename)
     zf.close()
     reading = ChildrenListReading()
-    tables = list(_xlsx_tables(data, filename) if kind == "xlsx" else _docx_tables(data, filename))
+    tables = (
+        _xlsx_tables(data, filename) if kind == "xlsx" else _docx_tables(data, filename)
+    )  # lazily: stop at the list
     found = False
     for table in tables:
         header_at = None
