@@ -437,6 +437,7 @@ BREAKDOWN = [  # (label, file suffix, function); the indented rows are parts of 
     ("fetch_new", "flows/collect.py", "fetch_new"),
     ("  store_message", "followup/collect.py", "store_message"),
     ("  MaildirInbox.mark_processed", "followup/inbox.py", "mark_processed"),
+    ("    MaildirInbox._find (scans new/ + cur/)", "followup/inbox.py", "_find"),
     ("interpret", "flows/collect.py", "interpret"),
     ("  Collector.process", "followup/collect.py", "process"),
     ("    read_identity", "followup/forms.py", "read_identity"),
@@ -450,6 +451,8 @@ BREAKDOWN = [  # (label, file suffix, function); the indented rows are parts of 
     ("  Collector.queue_answer", "followup/collect.py", "queue_answer"),
     ("answer", "flows/collect.py", "answer"),
     ("  build_answer", "followup/collect.py", "build_answer"),
+    ("    Recipients.unit (linear lookup, all calls)", "followup/config.py", "unit"),
+    ("    render_bodies (Jinja)", "followup/mail_out.py", "render_bodies"),
     ("  compose", "followup/mail_out.py", "compose"),
     ("  MaildirSender.send", "followup/outbox.py", "send"),
     ("Session.commit (all)", "sqlalchemy/orm/session.py", "commit"),
@@ -520,6 +523,7 @@ def main() -> int:  # noqa: PLR0915 - one linear script
         help="comma-separated reply counts: one product + one baseline run each (e.g. 1000,3000)",
     )
     parser.add_argument("--top", type=int, default=15)
+    parser.add_argument("--json", type=Path, default=OUT / "collect.json", help="where to write the figures")
     args = parser.parse_args()
     units = args.units or max(10_000, args.replies, args.imap)
     if args.replies > units or args.imap > units:
@@ -770,8 +774,8 @@ def main() -> int:  # noqa: PLR0915 - one linear script
     results["bench_wall_s"] = round(time.perf_counter() - started, 1)
     results["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
     print(f"\nwhole benchmark: {results['bench_wall_s']:.0f} s")
-    (OUT / "collect.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"written {OUT / 'collect.json'}")
+    args.json.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"written {args.json}")
     return 0
 
 

@@ -17,7 +17,6 @@ from followup.collect import (
     pending_answers,
     store_new,
 )
-from followup.config import load_config
 from followup.delivery import Outcome, deliver
 from followup.inbox import InboxLoginRejected, InboxUnavailable, open_inbox
 from followup.outbox import ServerUnavailable, open_sender
@@ -42,7 +41,7 @@ def _retry_if(*kinds: type[BaseException], unless: tuple[type[BaseException], ..
 )
 def fetch_new(settings: Settings) -> StoreResult:
     """Copy new messages into the store before anything reads them; mark them processed on the server."""
-    own = own_addresses(load_config(settings.config))
+    own = own_addresses(settings.load())
     Session = open_database(settings.db_url)
     with Session() as session:
         inbox = open_inbox(settings.imap_url, settings.inbox)
@@ -53,7 +52,7 @@ def fetch_new(settings: Settings) -> StoreResult:
 @task
 def interpret(settings: Settings) -> ProcessResult:
     """Match, read, check and record every stored message; queue one answer per message."""
-    config = load_config(settings.config)
+    config = settings.load()
     Session = open_database(settings.db_url)
     with Session() as session:
         return Collector(session, config, FileStore(settings.home / "store"), clock.now).process_stored()
@@ -62,7 +61,7 @@ def interpret(settings: Settings) -> ProcessResult:
 @task(retries=2, retry_delay_seconds=60, retry_condition_fn=_retry_if(ServerUnavailable))
 def answer(settings: Settings) -> list[Outcome]:
     """Send the queued answers over one connection."""
-    config = load_config(settings.config)
+    config = settings.load()
     Session = open_database(settings.db_url)
     with Session() as session:
         queue = pending_answers(session)
@@ -81,7 +80,7 @@ class CollectReport:
 @task
 def publish_status(settings: Settings) -> list[dict]:
     """The status table as a Prefect artifact: counts and states, never a name."""
-    config = load_config(settings.config)
+    config = settings.load()
     Session = open_database(settings.db_url)
     rows = []
     with Session() as session:

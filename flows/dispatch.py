@@ -9,7 +9,6 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 
 from followup import clock
-from followup.config import load_config
 from followup.delivery import Outcome, deliver
 from followup.dispatch import (
     DispatchReport,
@@ -36,7 +35,7 @@ def send_queued(
     settings: Settings, directive_code: str, units: list[str] | None, resend: bool, signed: str | None
 ) -> DispatchReport:
     """Everything that touches the store and the mail server, repeatable: a rerun sends only what is missing."""
-    config = load_config(settings.config)
+    config = settings.load()
     directive = config.directive(directive_code)
     targets = addressed_units(directive, config.recipients, units)
     Session = open_database(settings.db_url)
@@ -73,7 +72,7 @@ def dispatch_flow(
     logger = get_run_logger()
     settings = Settings()
     if dry_run:
-        config = load_config(settings.config)
+        config = settings.load()
         d = config.directive(directive)
         outcomes = plan(config, d, addressed_units(d, config.recipients, units), clock.today())
         return DispatchReport(d.code, "(chưa cấp số)", Path(), outcomes, "dry run")

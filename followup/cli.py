@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from followup import clock
-from followup.config import Config, ConfigError, load_config
+from followup.config import Config, ConfigError
 from followup.settings import PROJECT_ROOT, Settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Follow a district directive from letter to report.")
@@ -65,7 +65,7 @@ def _start_prefect_early() -> threading.Thread | None:
 
 def _config(settings: Settings) -> Config:
     try:
-        return load_config(settings.config)
+        return settings.load()
     except ConfigError as exc:
         _print_problems([str(p) for p in exc.problems])
         raise typer.Exit(2) from None
@@ -238,7 +238,11 @@ STATE_VI = {
 }
 
 
-def _print_status(slots, config: Config, units: bool = False) -> None:  # type: ignore[no-untyped-def]
+UNIT_ROWS = 200  # past this many units a requirement, the unit list is for --json or --all-units
+
+
+def _print_status(slots, config: Config, units: bool | None = False) -> None:  # type: ignore[no-untyped-def]
+    """The summary table; with ``units`` the state of each unit too (None: only where there are few)."""
     names = {u.code: u.name for u in config.recipients.units}
     table = Table(title="Tình hình nộp báo cáo", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     for column in ("Requirement", "Period", "Due"):
@@ -253,9 +257,15 @@ def _print_status(slots, config: Config, units: bool = False) -> None:  # type: 
             f"{c['reporting_rate']:.0%}", f"{c['on_time_rate']:.0%}",
         )  # fmt: skip
     console.print(table)
-    if not units:
+    if units is False:
         return
     for slot in slots:
+        if units is None and slot.expected > UNIT_ROWS:
+            console.print(
+                f"{slot.requirement} {slot.period}: {slot.expected} units; list them with --all-units or --json",
+                highlight=False,
+            )
+            continue
         detail = Table(title=f"{slot.requirement} {slot.period}", title_justify="left", box=box.SIMPLE_HEAD)
         for column in ("Unit", "Name", "State", "Received", "Replies"):
             detail.add_column(column)
@@ -273,6 +283,9 @@ def status(
     period: Annotated[str | None, typer.Option("--period", "-p", help="2023 or 2023-H1")] = None,
     as_of: Annotated[str | None, typer.Option("--as-of", help="the state at this date or date-time")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON (shape in the README)")] = False,
+    all_units: Annotated[
+        bool, typer.Option("--all-units", help="list every unit, even past 200 units a requirement")
+    ] = False,
 ) -> None:
     """Who has replied, on time or late, per requirement and period; one row per unit."""
     from followup.status import status_json
@@ -290,9 +303,10 @@ def status(
         raise typer.Exit(2) from None
     if as_json:
         names = {u.code: u.name for u in config.recipients.units}
-        sys.stdout.write(json.dumps(status_json(slots, names), ensure_ascii=False, indent=2) + "\n")
+        indent = 2 if sys.stdout.isatty() else None  # piped: the C encoder, ten times faster at 10,000 units
+        sys.stdout.write(json.dumps(status_json(slots, names), ensure_ascii=False, indent=indent) + "\n")
         return
-    _print_status(slots, config, units=True)
+    _print_status(slots, config, units=True if all_units else None)
 
 
 @app.command()

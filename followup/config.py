@@ -6,12 +6,16 @@ the line where it can be found, and what to do about it.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import hashlib
+import pickle
 import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -326,8 +330,14 @@ def _format_path(path: Iterable[Any]) -> str:
 @dataclass
 class _Loaded:
     data: Any
-    lines: dict[tuple, int]
+    text: str
     file: str
+
+    @cached_property
+    def lines(self) -> dict[tuple, int]:
+        """Line numbers, worked out only when there is a problem to point at (a second parse)."""
+        node = yaml.compose(self.text, Loader=_Loader)
+        return _line_index(node) if node is not None else {}
 
     def line(self, path: tuple) -> int | None:
         while path:
@@ -346,18 +356,13 @@ def _read_yaml(path: Path, problems: list[Problem]) -> _Loaded | None:
         return None
     text = path.read_text(encoding="utf-8")
     try:
-        loader = _Loader(text)
-        try:  # one parse: the node tree gives the line numbers, the data is built from the same tree
-            node = loader.get_single_node()
-            data = loader.construct_document(node) if node is not None else None
-        finally:
-            loader.dispose()
+        data = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
         problems.append(Problem(str(path), "", f"not valid YAML: {getattr(exc, 'problem', exc)}", line))
         return None
-    return _Loaded(data, _line_index(node) if node is not None else {}, str(path))
+    return _Loaded(data, text, str(path))
 
 
 def _validate(model: type[BaseModel], loaded: _Loaded, problems: list[Problem]) -> Any:
@@ -501,8 +506,42 @@ def _cross_check_directive(loaded: _Loaded, groups: set[str] | None, problems: l
                     )
 
 
-def load_config(root: Path) -> Config:
-    """Read and validate every configuration file under ``root``; raise ConfigError listing all problems."""
+def _config_files(root: Path) -> list[Path]:
+    folder = root / "directives"
+    directives = sorted(folder.glob("*.yaml")) if folder.is_dir() else []
+    return [root / "recipients.yaml", root / "schedules.yaml", *directives]
+
+
+def load_config(root: Path, cache: Path | None = None) -> Config:
+    """Read and validate every configuration file under ``root``; raise ConfigError listing all problems.
+
+    With ``cache`` (a folder in the data folder), a configuration already validated is read back from a
+    pickle named by the hash of the files and of this module: ten thousand units load in a blink, and
+    any edit of a file (or of the code) makes a new one.
+    """
+    if cache is None:
+        return _load_config(root)
+    fingerprint = hashlib.sha256(Path(__file__).read_bytes())
+    for path in _config_files(root):
+        fingerprint.update(str(path).encode() + b"\0" + (path.read_bytes() if path.exists() else b"-") + b"\0")
+    cached = cache / f"config-{fingerprint.hexdigest()[:32]}.pickle"
+    if cached.exists():
+        with contextlib.suppress(Exception):  # a damaged cache is rebuilt
+            config = pickle.loads(cached.read_bytes())
+            if isinstance(config, Config) and config.root == root:
+                return config
+    config = _load_config(root)
+    with contextlib.suppress(OSError):  # a read-only data folder only costs speed
+        cache.mkdir(parents=True, exist_ok=True)
+        for old in cache.glob("config-*.pickle"):
+            old.unlink(missing_ok=True)
+        tmp = cached.with_suffix(".tmp")
+        tmp.write_bytes(pickle.dumps(config, protocol=pickle.HIGHEST_PROTOCOL))
+        tmp.replace(cached)
+    return config
+
+
+def _load_config(root: Path) -> Config:
     problems: list[Problem] = []
     recipients = schedules = None
 
@@ -517,7 +556,7 @@ def load_config(root: Path) -> Config:
 
     directives: dict[str, Directive] = {}
     folder = root / "directives"
-    files = sorted(folder.glob("*.yaml")) if folder.is_dir() else []
+    files = _config_files(root)[2:]
     if not files:
         problems.append(Problem(str(folder), "", "no directive found; add one file per directive, e.g. 2023-x.yaml"))
     for file in files:

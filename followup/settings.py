@@ -11,6 +11,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from followup.config import Config, load_config
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -52,3 +54,7 @@ class Settings(BaseSettings):
     @property
     def templates(self) -> Path:
         return self.config / "templates"
+
+    def load(self) -> Config:
+        """The clerk's configuration, validated (cached in the data folder while the files do not change)."""
+        return load_config(self.config, cache=self.home / "cache")

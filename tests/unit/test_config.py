@@ -142,3 +142,16 @@ def test_shipped_templates_pass_the_check(config):
 def test_deadline_forms(text, expected):
     d = Deadline.parse(text)
     assert (d.day, d.month, d.year) == expected
+
+
+def test_a_cached_configuration_follows_every_edit(workdir: Path, tmp_path: Path):
+    cache = tmp_path / "cache"
+    first = load_config(workdir, cache=cache)
+    assert len(list(cache.glob("config-*.pickle"))) == 1
+    assert load_config(workdir, cache=cache) == first  # read back from the cache
+    edit(workdir / "recipients.yaml", lambda d: d["units"][0].update(name="Ủy ban nhân dân thị trấn Phủ Thông mới"))
+    assert load_config(workdir, cache=cache).recipients.units[0].name.endswith("mới")
+    edit(workdir / "recipients.yaml", lambda d: d["units"][0].update(emails=["khong-phai-thu"]))
+    with pytest.raises(ConfigError, match="is not an e-mail address"):  # an error is never hidden by the cache
+        load_config(workdir, cache=cache)
+    assert len(list(cache.glob("config-*.pickle"))) == 1
