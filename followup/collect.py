@@ -191,6 +191,28 @@ class Collector:
         self.known = known_from(session, config)
         self.slots = open_slots(config, now())
         self.units = {u.code: u for u in config.recipients.units}
+        self._remember_accepted()
+
+    def _remember_accepted(self) -> None:
+        """What is already accepted, read once: the slots a new acceptance supersedes, and each unit's latest
+        count of children in special circumstances for the list-against-report check."""
+        self.accepted: set[tuple[str | None, str | None, str | None, str | None]] = set()
+        self.special: dict[tuple[str | None, str | None, str], int] = {}
+        rows = self.session.execute(
+            select(
+                Submission.directive_code,
+                Submission.requirement_code,
+                Submission.period,
+                Submission.unit_code,
+                Submission.summary,
+            )
+            .where(Submission.status == "accepted")
+            .order_by(Submission.id)
+        )
+        for directive, requirement, period, unit, summary in rows:
+            self.accepted.add((directive, requirement, period, unit))
+            if "special" in summary and period:
+                self.special[(directive, unit, period[:4])] = summary["special"]
 
     def process_stored(self) -> ProcessResult:
         result = ProcessResult()
@@ -211,6 +233,7 @@ class Collector:
                 self.session.commit()
             except Exception as exc:  # kept and reported; never the content, which may name children
                 self.session.rollback()
+                self._remember_accepted()
                 self.session.execute(
                     update(IncomingMessage)
                     .where(IncomingMessage.id == incoming_id)
@@ -330,6 +353,8 @@ class Collector:
         )
         if verdict.status == "accepted":
             self.supersede(found)
+            if "special" in verdict.summary:
+                self.special[(found.directive, found.unit, found.period[:4])] = verdict.summary["special"]
         self.session.add(submission)
         self.session.flush()
         for row in verdict.children:
@@ -352,6 +377,10 @@ class Collector:
         return submission
 
     def supersede(self, found: Match) -> None:
+        key = (found.directive, found.requirement, found.period, found.unit)
+        if key not in self.accepted:
+            self.accepted.add(key)
+            return
         self.session.execute(
             update(Submission)
             .where(
@@ -366,16 +395,7 @@ class Collector:
 
     def listed_special(self, found: Match) -> int | None:
         """Children in special circumstances in the unit's accepted list of the same year, if any."""
-        lists = self.session.scalars(
-            select(Submission).where(
-                Submission.directive_code == found.directive,
-                Submission.unit_code == found.unit,
-                Submission.status == "accepted",
-                Submission.period == found.period[:4],
-            )
-        ).all()
-        special = [s.summary.get("special") for s in lists if "special" in s.summary]
-        return special[-1] if special else None
+        return self.special.get((found.directive, found.unit, found.period[:4]))
 
     def triage(
         self,
@@ -608,8 +628,15 @@ def build_answer(session: Session, config: Config, message: OutgoingMessage) -> 
         subject=message.subject,
         text=text,
         html=html,
-        in_reply_to=parse_message(Path(incoming.raw_path).read_bytes()).answers_to(own_addresses(config)),
+        in_reply_to=answer_reference(incoming, own_addresses(config)),
     )
+
+
+def answer_reference(incoming: IncomingMessage, own: frozenset[str]) -> str | None:
+    """The unit's own message an answer refers to; for a message the office forwarded, the one inside."""
+    if incoming.from_addr not in own:
+        return incoming.message_id
+    return parse_message(Path(incoming.raw_path).read_bytes()).answers_to(own)
 
 
 def pending_answers(session: Session) -> list[OutgoingMessage]:

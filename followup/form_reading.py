@@ -723,7 +723,7 @@ def _xlsx_tables(data: bytes, filename: str) -> Iterator[_Table]:
                 column = _column_number(ref[1]) if ref else column + 1
                 if ref:
                     row_number = int(ref[2])
-                if column <= MAX_COLUMNS:
+                if len(cell) and column <= MAX_COLUMNS:  # a cell with only a style holds nothing
                     stored[(row_number, column)] = _cell_value(cell, shared)
         used = {key[0] for key in stored if stored[key][0] is not None or stored[key][1]} | {k[0] for k in merged}
         max_col = min(max((key[1] for key in stored), default=0), MAX_COLUMNS)
