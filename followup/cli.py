@@ -414,7 +414,7 @@ def triage(
             .where(Submission.status == "triage")
             .order_by(Submission.id)
         ).all()
-    table = Table(title=f"{len(rows)} reply(ies) waiting in triage", title_justify="left")
+    table = Table(title=f"{len(rows)} reply(ies) waiting in triage", title_justify="left", box=box.SIMPLE_HEAD)
     for column in ("#", "Received", "From", "File", "Unit?", "Why"):
         table.add_column(column, overflow="fold")
     for sub, incoming in rows:

@@ -29,6 +29,7 @@ def directive_status(
     """Every (requirement, period) opened up to ``as_of`` (or the ones asked for), with each unit's state."""
     if requirement is not None:
         directive.requirement(requirement)  # KeyError names an unknown requirement
+    wanted = Period.parse(period) if period else None  # ValueError says how to write one
     facts = submission_facts(session, directive.code)
     unplaced = facts.get((None, None), {})
     slots = []
@@ -36,9 +37,9 @@ def directive_status(
         if requirement and req.code != requirement:
             continue
         chosen: list[Due]
-        if period:
+        if wanted:
             try:
-                chosen = [due_for(directive, req, Period.parse(period))]
+                chosen = [due_for(directive, req, wanted)]
             except ValueError:
                 if requirement:
                     raise
@@ -49,6 +50,8 @@ def directive_status(
         for due in chosen:
             slot_facts = facts.get((req.code, str(due.period)), {})
             slots.append(slot_status(directive.code, due, units, with_unplaced(slot_facts, unplaced, due), as_of))
+    if wanted and not slots:
+        raise ValueError(f"no requirement of {directive.code} has a period {wanted}")
     return slots
 
 
