@@ -54,6 +54,7 @@ def send_queued(
             lambda m: kit.outgoing(units_by_code[m.unit_code], m.message_id),
             clock.now,
             on_progress,
+            ahead=4,  # compose the next messages while the server takes this one
         )
         return DispatchReport(
             directive.code, dispatch.number.label, Path(dispatch.letter_path), skipped + sent, sender.where

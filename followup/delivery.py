@@ -7,7 +7,9 @@ rerun finds it still ``pending`` and sends it again with the same Message-ID.
 from __future__ import annotations
 
 import datetime as dt
+from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -31,13 +33,30 @@ def deliver(
     build: Callable[[OutgoingMessage], Outgoing],
     now: Callable[[], dt.datetime],
     progress: Callable[[Outcome], None] | None = None,
+    ahead: int = 0,
 ) -> list[Outcome]:
-    """Send each queued message over one connection, committing its outcome before the next."""
+    """Send each queued message over one connection, committing its outcome before the next.
+
+    With ``ahead`` > 0 the next messages are composed in a second thread while the server takes the
+    current one (a socket wait releases the interpreter), so composing costs little wall time. ``build``
+    must then not touch ``session``, which stays in this thread.
+    """
     outcomes = []
-    with sender:
-        for message in queue:
+    with sender, ThreadPoolExecutor(max_workers=1, thread_name_prefix="compose") as pool:
+        pending: deque[Future[tuple[Outgoing, bytes]]] = deque()
+        upcoming = iter(queue)
+
+        def prepare(message: OutgoingMessage) -> tuple[Outgoing, bytes]:
             outgoing = build(message)
-            data = compose(outgoing)
+            return outgoing, compose(outgoing)
+
+        for message in queue:
+            while ahead and len(pending) <= ahead:
+                following = next(upcoming, None)
+                if following is None:
+                    break
+                pending.append(pool.submit(prepare, following))
+            outgoing, data = pending.popleft().result() if ahead else prepare(message)
             message.recipients, message.subject = outgoing.recipients, outgoing.subject
             message.attempts += 1
             message.size, message.sha256 = len(data), digest(data)
