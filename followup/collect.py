@@ -191,7 +191,15 @@ class Collector:
         self.known = known_from(session, config)
         self.slots = open_slots(config, now())
         self.units = {u.code: u for u in config.recipients.units}
+        self._asked: dict[tuple[str, ...], frozenset[str]] = {}
         self._remember_accepted()
+
+    def asked(self, groups: list[str]) -> frozenset[str]:
+        """The codes of the units a requirement asks (computed once per group set and run)."""
+        key = tuple(sorted(groups))
+        if key not in self._asked:
+            self._asked[key] = frozenset(u.code for u in self.config.recipients.units_in(groups))
+        return self._asked[key]
 
     def _remember_accepted(self) -> None:
         """What is already accepted, read once: the slots a new acceptance supersedes, and each unit's latest
@@ -315,7 +323,7 @@ class Collector:
         if directive is None or requirement is None:
             reason = f"form of an unknown directive or requirement ({found.directive} / {found.requirement})"
             return self.triage_match(incoming, name, data, ext, found, reason)
-        if found.unit not in {u.code for u in self.config.recipients.units_in(requirement.from_groups)}:
+        if found.unit not in self.asked(requirement.from_groups):
             return self.triage_match(
                 incoming, name, data, ext, found, f"{found.unit} is not asked for {requirement.code}"
             )

@@ -126,11 +126,13 @@ class Recipients(_Model):
     leadership: list[Leader] = []
     data_officers: list[DataOfficer] = []
 
+    @cached_property
+    def _by_code(self) -> dict[str, Unit]:
+        return {unit.code: unit for unit in self.units}
+
     def unit(self, code: str) -> Unit:
-        for unit in self.units:
-            if unit.code == code:
-                return unit
-        raise KeyError(code)
+        """The unit with this code (KeyError if none); a dict look-up, since ten thousand units are usual."""
+        return self._by_code[code]
 
     def group(self, code: str) -> Group:
         for group in self.groups:
