@@ -331,7 +331,6 @@ class Collector:
             due_for(directive, requirement, Period.parse(found.period))
         except ValueError as exc:
             return self.triage_match(incoming, name, data, ext, found, str(exc))
-        path = self.files.put_attachment(data, ext)
         try:
             verdict = review(requirement, data, name, incoming.received_at.date())
         except UnreadableForm as exc:
@@ -341,29 +340,15 @@ class Collector:
             if requirement.form == "periodic-report":
                 verdict.problems += cross_check(self.listed_special(found), verdict.content.get("values", {}))
             problems = [problem_record(p) for p in verdict.problems]
-        submission = Submission(
-            incoming_id=incoming.id,
-            attachment_name=name,
-            attachment_path=str(path),
-            attachment_sha256=hashlib.sha256(data).hexdigest(),
-            directive_code=found.directive,
-            requirement_code=found.requirement,
-            period=found.period,
-            unit_code=found.unit,
-            received_at=incoming.received_at,
-            status=verdict.status,
-            evidence=list(found.evidence),
-            problems=problems,
-            summary=verdict.summary,
-            content=verdict.content,
-            decided_at=self.now(),
-            decided_by="auto",
-        )
-        if verdict.status == "accepted":
+        if verdict.status == "accepted":  # before the new one is added, which the update would catch too
             self.supersede(found)
             if "special" in verdict.summary:
                 self.special[(found.directive, found.unit, found.period[:4])] = verdict.summary["special"]
-        self.session.add(submission)
+        slot = (found.directive, found.requirement, found.period)
+        file = IncomingFile(name, data, "")
+        submission = self.keep(
+            incoming, file, slot, found.unit, verdict.status, None, found.evidence, problems, verdict, ext
+        )
         self.session.flush()
         for row in verdict.children:
             self.session.add(
@@ -431,12 +416,14 @@ class Collector:
         reason: str | None,
         evidence: tuple[str, ...] | list[str],
         problems: list[dict],
+        verdict: Verdict | None = None,
+        ext: str | None = None,
     ) -> Submission:
-        """Record a file (or a message without one) that was not read as a form; its bytes go to the store."""
+        """Record a file (or a message without one) as a submission; its bytes go to the store."""
         submission = Submission(
             incoming_id=incoming.id,
             attachment_name=file.name if file else None,
-            attachment_path=str(self.files.put_attachment(file.data, file.ext)) if file else None,
+            attachment_path=str(self.files.put_attachment(file.data, ext or file.ext)) if file else None,
             attachment_sha256=hashlib.sha256(file.data).hexdigest() if file else None,
             directive_code=slot[0],
             requirement_code=slot[1],
@@ -447,8 +434,8 @@ class Collector:
             reason=reason,
             evidence=list(evidence),
             problems=problems,
-            summary={},
-            content={},
+            summary=verdict.summary if verdict else {},
+            content=verdict.content if verdict else {},
             decided_at=self.now(),
         )
         self.session.add(submission)

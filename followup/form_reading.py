@@ -99,8 +99,9 @@ class ChildRow:
 
 
 @dataclass
-class ChildrenListReading:
-    rows: list[ChildRow] = field(default_factory=list)
+class _Reading:
+    """What was read, with its problems; only errors make a form unacceptable."""
+
     problems: list[FormProblem] = field(default_factory=list)
 
     @property
@@ -113,18 +114,14 @@ class ChildrenListReading:
 
 
 @dataclass
-class ReportReading:
+class ChildrenListReading(_Reading):
+    rows: list[ChildRow] = field(default_factory=list)
+
+
+@dataclass
+class ReportReading(_Reading):
     values: dict[str, int | None] = field(default_factory=dict)
     narrative: dict[str, str] = field(default_factory=dict)
-    problems: list[FormProblem] = field(default_factory=list)
-
-    @property
-    def errors(self) -> list[FormProblem]:
-        return [p for p in self.problems if p.severity == "error"]
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
 
 
 FIELD_TITLES: dict[str, str] = {c.key: c.title for c in CHILDREN_COLUMNS}
