@@ -15,7 +15,6 @@ from pathlib import Path
 import docx
 import openpyxl
 import pytest
-import yaml
 from docx.oxml.ns import qn
 
 from followup.config import Directive, Requirement
@@ -39,17 +38,6 @@ REPORT_ID = FormIdentity("2023-child-protection", "bao-cao-6-thang", "2023-H1", 
 
 def nfd(text: str) -> str:
     return unicodedata.normalize("NFD", text)
-
-
-@pytest.fixture(scope="module")
-def directive() -> Directive:
-    data = yaml.safe_load((ROOT / "directives" / "2023-child-protection.yaml").read_text(encoding="utf-8"))
-    return Directive.model_validate(data)
-
-
-@pytest.fixture(scope="module")
-def report_req(directive: Directive) -> Requirement:
-    return directive.requirement("bao-cao-6-thang")
 
 
 @pytest.fixture(scope="module")

@@ -13,9 +13,8 @@ from pathlib import Path
 import docx
 import openpyxl
 import pytest
-import yaml
 
-from followup.config import Directive, Requirement
+from followup.config import Requirement
 from followup.forms import (
     CHILDREN_COLUMNS,
     CHILDREN_LIST_TITLE,
@@ -34,23 +33,6 @@ from followup.forms import (
 
 ROOT = Path(__file__).resolve().parents[2]
 UNIT = "Ủy ban nhân dân xã Cao Sơn"
-
-
-@pytest.fixture(scope="module")
-def directive() -> Directive:
-    # Only the directive file: recipients.yaml is edited by others and is irrelevant here.
-    data = yaml.safe_load((ROOT / "directives" / "2023-child-protection.yaml").read_text(encoding="utf-8"))
-    return Directive.model_validate(data)
-
-
-@pytest.fixture(scope="module")
-def children_req(directive: Directive) -> Requirement:
-    return directive.requirement("danh-sach-tre-em")
-
-
-@pytest.fixture(scope="module")
-def report_req(directive: Directive) -> Requirement:
-    return directive.requirement("bao-cao-6-thang")
 
 
 LIST_ID = FormIdentity("2023-child-protection", "danh-sach-tre-em", "2023", "XA-CAOSON")

@@ -42,18 +42,8 @@ def personalise(template: bytes) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def directive(config: Config) -> Directive:
-    return config.directives[DIRECTIVE]
-
-
-@pytest.fixture(scope="module")
 def list_req(directive: Directive) -> Requirement:
     return directive.requirement("danh-sach-tre-em")
-
-
-@pytest.fixture(scope="module")
-def report_req(directive: Directive) -> Requirement:
-    return directive.requirement("bao-cao-6-thang")
 
 
 @pytest.fixture(scope="module")
