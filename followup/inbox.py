@@ -445,6 +445,7 @@ class MaildirInbox:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self._colon = ":"
+        self._known: dict[str, tuple[Path, str]] = {}  # where fetch saw each message: no rescan per mark
 
     def __repr__(self) -> str:
         return f"MaildirInbox({str(self.path)!r})"
@@ -473,6 +474,7 @@ class MaildirInbox:
         for key, path, flags in self._scan():
             if letter is not None and letter in flags:
                 continue
+            self._known[key] = (path, flags)
             with contextlib.suppress(FileNotFoundError):
                 entries.append((path.stat().st_mtime, key, path))
         entries.sort()
@@ -494,7 +496,9 @@ class MaildirInbox:
         letter = self._letter(register=True)
         assert letter is not None
         for _attempt in range(3):  # a mail client may rename the file (new flags) under us
-            found = self._find(key)
+            found = self._known.pop(key, None) if _attempt == 0 else None
+            if found is None or not found[0].exists():
+                found = self._find(key)
             if found is None:
                 raise InboxError(f"message {key!r} is not in Maildir {self.path}")
             path, flags = found
