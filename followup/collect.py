@@ -140,8 +140,7 @@ def _release(inbox: Inbox, files: FileStore, keys: list[str]) -> None:
     if not keys:
         return
     files.sync()
-    for key in keys:
-        inbox.mark_processed(key)
+    inbox.mark_processed(*keys)  # one command for the batch
     keys.clear()
 
 

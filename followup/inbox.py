@@ -88,7 +88,7 @@ class Inbox(Protocol):
 
     def fetch_unprocessed(self, limit: int | None = None) -> Iterator[RawMessage]: ...
 
-    def mark_processed(self, key: str) -> None: ...
+    def mark_processed(self, *keys: str) -> None: ...
 
     def __enter__(self) -> Self: ...
 
@@ -400,20 +400,22 @@ class ImapInbox:
                 if data is not None:  # None: expunged by someone else meanwhile
                     yield RawMessage(key=f"{self._uidvalidity}:{uid}", data=bytes(data))
 
-    def mark_processed(self, key: str) -> None:
-        """Set the keyword, or move the message to the processed folder; never delete it."""
+    def mark_processed(self, *keys: str) -> None:
+        """Set the keyword, or move the messages to the processed folder, in one command; never delete."""
+        if not keys:
+            return
         self._connected()
-        uid = self._uid_from_key(key)
-        with self._talking(f"marking message {key} processed") as client:
+        uids = [self._uid_from_key(key) for key in keys]
+        with self._talking(f"marking {len(uids)} message(s) processed") as client:
             if self._mode == "keyword":
-                client.add_flags([uid], [KEYWORD], silent=True)
+                client.add_flags(uids, [KEYWORD], silent=True)
             elif self._mode == "move":
-                client.move([uid], self._processed)
+                client.move(uids, self._processed)
             else:
-                client.copy([uid], self._processed)
-                client.add_flags([uid], [b"\\Deleted"], silent=True)
+                client.copy(uids, self._processed)
+                client.add_flags(uids, [b"\\Deleted"], silent=True)
                 if client.has_capability("UIDPLUS"):
-                    client.uid_expunge([uid])  # only this message; its copy is already safe
+                    client.uid_expunge(uids)  # only these messages; their copies are already safe
                 # else: the \Deleted original stays until someone expunges; the copy is in the processed folder.
 
     def _uid_from_key(self, key: str) -> int:
@@ -490,11 +492,17 @@ class MaildirInbox:
                 data = found[0].read_bytes()
             yield RawMessage(key=key, data=data)
 
-    def mark_processed(self, key: str) -> None:
+    def mark_processed(self, *keys: str) -> None:
         """Add the flag by renaming into cur/ (what Maildir clients do); content is untouched."""
+        if not keys:
+            return
         self._open()
         letter = self._letter(register=True)
         assert letter is not None
+        for key in keys:
+            self._mark(key, letter)
+
+    def _mark(self, key: str, letter: str) -> None:
         for _attempt in range(3):  # a mail client may rename the file (new flags) under us
             found = self._known.pop(key, None) if _attempt == 0 else None
             if found is None or not found[0].exists():
