@@ -339,15 +339,11 @@ def record(
     except KeyError:
         err.print(f"unknown unit {unit!r}; see the codes in {config.root / 'recipients.yaml'}", markup=False)
         raise typer.Exit(2) from None
-    owners = [d for d in config.directives.values() if any(r.code == requirement for r in d.requirements)]
-    if directive:
-        owners = [d for d in owners if d.code == directive]
-    if len(owners) != 1:
-        known = sorted({r.code for d in config.directives.values() for r in d.requirements})
-        problem = "is ambiguous; add --directive" if owners else f"is unknown; known: {', '.join(known)}"
-        err.print(f"requirement {requirement!r} {problem}", markup=False)
-        raise typer.Exit(2)
-    d = owners[0]
+    try:
+        d = config.asking_for(requirement, directive)
+    except ValueError as exc:
+        err.print(str(exc), markup=False)
+        raise typer.Exit(2) from None
     try:
         moment = clock.parse_moment(received) if received else clock.now()
         chosen = period or str(first_due(d, d.requirement(requirement), moment.date()).period)
@@ -392,11 +388,7 @@ def triage(
             if assign is not None:
                 if not (unit and requirement):
                     raise ValueError("--assign needs --unit and --requirement (and --period if not the open one)")
-                d = next(
-                    (d for d in config.directives.values() if any(r.code == requirement for r in d.requirements)), None
-                )
-                if d is None:
-                    raise ValueError(f"unknown requirement {requirement!r}")
+                d = config.asking_for(requirement)
                 chosen = period or str(first_due(d, d.requirement(requirement), clock.today()).period)
                 sub = collector.assign(assign, unit, d.code, requirement, chosen)
                 console.print(f"#{assign} → #{sub.id} {unit} {requirement} {chosen}: {sub.status}", highlight=False)

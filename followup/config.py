@@ -391,6 +391,18 @@ class Config:
     schedules: Schedules
     directives: dict[str, Directive]
 
+    def asking_for(self, requirement: str, directive: str | None = None) -> Directive:
+        """The directive that asks for a requirement; ValueError saying what to add when unknown or ambiguous."""
+        owners = [d for d in self.directives.values() if any(r.code == requirement for r in d.requirements)]
+        if directive:
+            owners = [d for d in owners if d.code == directive]
+        if len(owners) == 1:
+            return owners[0]
+        if owners:
+            raise ValueError(f"requirement {requirement!r} is asked by several directives; add --directive")
+        known = sorted({r.code for d in self.directives.values() for r in d.requirements})
+        raise ValueError(f"requirement {requirement!r} is unknown; known: {', '.join(known)}")
+
     def directive(self, code: str) -> Directive:
         try:
             return self.directives[code]

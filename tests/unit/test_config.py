@@ -155,3 +155,9 @@ def test_a_cached_configuration_follows_every_edit(workdir: Path, tmp_path: Path
     with pytest.raises(ConfigError, match="is not an e-mail address"):  # an error is never hidden by the cache
         load_config(workdir, cache=cache)
     assert len(list(cache.glob("config-*.pickle"))) == 1
+
+
+def test_the_directive_asking_for_a_requirement(config):
+    assert config.asking_for("danh-sach-tre-em").code == "2023-child-protection"
+    with pytest.raises(ValueError, match="requirement 'bao-cao-quy' is unknown; known: bao-cao-6-thang"):
+        config.asking_for("bao-cao-quy")
