@@ -487,20 +487,6 @@ BREAKDOWN = [  # (label, file suffix, function); the indented rows are parts of 
 ]
 
 
-def breakdown(stats: pstats.Stats) -> list[dict]:
-    raw = stats.stats  # type: ignore[attr-defined]
-    total = max(ct for (_, _, _, ct, _) in raw.values())
-    rows = []
-    for label, suffix, name in BREAKDOWN:
-        calls, cum = 0, 0.0
-        for (file, _line, func), (_cc, nc, _tt, ct, _callers) in raw.items():
-            if func == name and file.replace("\\", "/").endswith(suffix):
-                calls, cum = calls + nc, cum + ct
-        rows.append({"what": label, "function": f"{suffix}:{name}", "calls": calls, "cum_s": round(cum, 3),
-                     "share": round(cum / total, 3) if total else 0.0})  # fmt: skip
-    return rows
-
-
 def top_text(stats: pstats.Stats, sort: str, n: int, only: str | None = None) -> str:
     """The top ``n`` rows; ``only`` (a regular expression on the file:line(function) text) filters first."""
     out = io.StringIO()
@@ -787,7 +773,7 @@ def main() -> int:  # noqa: PLR0915 - one linear script
             print(f"{'  Settings.load() in process, cached':52s} {s['settings_load_cached_median_s']:9.3f}")
         print(f"submissions per run: {results['submissions']}")
         if stats is not None:
-            rows = breakdown(stats)
+            rows = bench_dispatch().breakdown(stats, BREAKDOWN)
             results["profile_breakdown"] = rows
             total = results["profile_run_s"]
             print(f"\n# breakdown of the profiled Maildir collect ({total:.1f} s under cProfile, {n} replies)")

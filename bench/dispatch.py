@@ -264,15 +264,17 @@ BREAKDOWN = [  # (label, file suffix, function)
 ]
 
 
-def breakdown(stats: pstats.Stats) -> list[dict]:
+def breakdown(stats: pstats.Stats, entries: list[tuple[str, str, str]] = BREAKDOWN) -> list[dict]:
+    """Cumulative time of each (label, file suffix, function) entry; functions of the same name in several
+    matching files add up (cProfile's ct of one function already excludes re-entry). Shared with collect.py."""
     raw = stats.stats  # type: ignore[attr-defined]
     total = max(ct for (_, _, _, ct, _) in raw.values())
     rows = []
-    for label, suffix, name in BREAKDOWN:
+    for label, suffix, name in entries:
         calls, cum = 0, 0.0
         for (file, _line, func), (_cc, nc, _tt, ct, _callers) in raw.items():
             if func == name and file.replace("\\", "/").endswith(suffix):
-                calls, cum = calls + nc, max(cum, ct)  # recursion-safe: cProfile's ct already excludes re-entry
+                calls, cum = calls + nc, cum + ct
         rows.append(
             {
                 "what": label,
