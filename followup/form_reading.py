@@ -59,6 +59,11 @@ class FormProblem:
     message_vi: str
     severity: Severity = "error"
 
+    @classmethod
+    def whole(cls, message_vi: str, severity: Severity = "error", field: str | None = None) -> FormProblem:
+        """A problem of the form as a whole (no sheet, row or column to point at)."""
+        return cls(None, None, None, field, message_vi, severity)
+
     @property
     def location_vi(self) -> str:
         parts = []
@@ -439,13 +444,9 @@ def read_children_list(data: bytes, filename: str, as_of: dt.date | None = None)
             break  # one list per workbook: the first sheet that has the header
     if not found:
         reading.problems.append(
-            FormProblem(
-                None,
-                None,
-                None,
-                None,
+            FormProblem.whole(
                 "Không tìm thấy dòng tiêu đề của danh sách (các cột STT, Họ và tên, Ngày sinh, ...). "
-                "Dùng lại biểu mẫu đã gửi kèm, giữ nguyên dòng tiêu đề.",
+                "Dùng lại biểu mẫu đã gửi kèm, giữ nguyên dòng tiêu đề."
             )
         )
     return reading
@@ -915,15 +916,12 @@ def read_periodic_report(data: bytes, filename: str, requirement: Requirement) -
         reading.narrative[key] = "\n".join(lines)
         if not lines and (key == "ket_qua" or key in kept_placeholder):
             reading.problems.append(
-                FormProblem(
-                    None,
-                    None,
-                    None,
-                    key,
+                FormProblem.whole(
                     f'Mục "{titles[key]}" chưa có nội dung'
                     + (" (vẫn còn dòng hướng dẫn trong ngoặc vuông)" if key in kept_placeholder else "")
                     + "; viết nội dung thay cho dòng hướng dẫn.",
                     "warning",
+                    field=key,
                 )
             )
     rows = _read_indicators(indicator_table, requirement, reading)
@@ -940,15 +938,7 @@ def _read_indicators(
     codes = {ind.code: ind for ind in requirement.indicators}
     reading.values = dict.fromkeys(codes)
     if table is None:
-        reading.problems.append(
-            FormProblem(
-                None,
-                None,
-                None,
-                None,
-                _NO_TABLE,
-            )
-        )
+        reading.problems.append(FormProblem.whole(_NO_TABLE))
         return {}
     mapping = _report_header([_clean(c.value) for c in table.rows[0][1]]) or {}
     labels = {_key(ind.label): ind.code for ind in requirement.indicators}

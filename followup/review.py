@@ -62,14 +62,11 @@ def cross_check(listed_special: int | None, report_values: dict[str, Any]) -> li
     if listed_special is None or reported is None or reported == listed_special:
         return []
     return [
-        FormProblem(
-            None,
-            None,
-            None,
-            SPECIAL_INDICATOR,
+        FormProblem.whole(
             f"Báo cáo ghi {reported} trẻ em có hoàn cảnh đặc biệt, nhưng danh sách đã gửi có {listed_special} trẻ "
             "thuộc nhóm hoàn cảnh đặc biệt. Vui lòng kiểm tra lại số liệu hoặc danh sách.",
             "warning",
+            field=SPECIAL_INDICATOR,
         )
     ]
 
