@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - the fixtures imported from test_collect are parameters of the tests below
 """Collecting hostile and broken replies through a real IMAP server: each one is kept, answered in Vietnamese,
 and the rest of the batch goes on. Fixtures and helpers come from test_collect (one dispatch per module)."""
 
@@ -13,37 +14,21 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-try:
-    from test_collect import (  # noqa: F401 - dispatched, server, smtp and env are fixtures
-        LIST,
-        Env,
-        at,
-        children,
-        dispatched,
-        env,
-        lf,
-        message_id,
-        plain,
-        server,
-        smtp,
-        submissions,
-    )
-except ModuleNotFoundError:  # pytest --import-mode=importlib does not put this directory on sys.path
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from test_collect import (  # noqa: F401
-        LIST,
-        Env,
-        at,
-        children,
-        dispatched,
-        env,
-        lf,
-        message_id,
-        plain,
-        server,
-        smtp,
-        submissions,
-    )
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # its fixtures and helpers live beside it
+from test_collect import (  # noqa: E402, F401, F811 - dispatched, server, smtp and env are fixtures
+    LIST,
+    Env,
+    at,
+    children,
+    dispatched,
+    env,
+    lf,
+    message_id,
+    plain,
+    server,
+    smtp,
+    submissions,
+)
 
 from followup.storage.models import IncomingMessage
 
