@@ -296,9 +296,7 @@ def status(
     config = _config(settings)
     d = _directive(config, directive)
     try:
-        moment = clock.parse_moment(as_of) if as_of else clock.now()
-        if as_of and len(as_of.strip()) == 10:
-            moment = moment.replace(hour=23, minute=59, second=59)  # a date means the end of that day
+        moment = clock.end_of(as_of) if as_of else clock.now()
         slots = _status_slots(settings, config, d, moment, requirement, period)
     except (ValueError, KeyError) as exc:
         err.print(str(exc.args[0] if isinstance(exc, KeyError) else exc), markup=False)

@@ -28,6 +28,12 @@ def parse_moment(text: str, tz: dt.tzinfo = OFFICE_TZ) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=tz)
 
 
+def end_of(text: str, tz: dt.tzinfo = OFFICE_TZ) -> dt.datetime:
+    """A moment as "the state as of": a bare date means the end of that day, a date-time itself."""
+    moment = parse_moment(text, tz)
+    return moment.replace(hour=23, minute=59, second=59) if len(text.strip()) == 10 else moment
+
+
 def now(tz: dt.tzinfo = OFFICE_TZ) -> dt.datetime:
     """The current moment as the product believes it: FOLLOWUP_NOW if set, else the real clock."""
     fixed = os.environ.get("FOLLOWUP_NOW")
