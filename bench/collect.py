@@ -5,7 +5,7 @@
 1. SETUP (cached under bench/out/collect-cache/, keyed by the number of units and a hash of the generated
    configuration): a synthetic configuration of N units (bench/dispatch.py's ``make_config``: half communes, half
    departments), one dispatch into the Maildir outbox at 2023-02-06 08:00, and one reply per unit built with
-   ``followup.simulate`` (on time; 5 % break one form). The DB snapshot of that dispatch is kept, the outbox not.
+   ``followup.simulation`` (on time; 5 % break one form). The DB snapshot of that dispatch is kept, the outbox not.
 2. PRODUCT, Maildir: a fresh FOLLOWUP_HOME from the snapshot, the first --replies replies hard-linked into its
    Maildir inbox, then ``fetch_new.fn`` + ``interpret.fn`` + ``answer.fn`` (answers to the Maildir outbox) at
    2023-02-27 08:00.
@@ -103,7 +103,7 @@ def tree_digest(folder: Path) -> str:
 
 def behaviour_plan(units: list[str]):  # type: ignore[no-untyped-def]
     """Unit code -> Behaviour: on time, but one form in 20 units broken in a realistic way."""
-    from followup.simulate import LIST_ERRORS, REPORT_ERRORS, Behaviour
+    from followup.simulation.units import LIST_ERRORS, REPORT_ERRORS, Behaviour
 
     plan = {}
     list_kinds, report_kinds = list(LIST_ERRORS), list(REPORT_ERRORS)
@@ -137,9 +137,9 @@ def prepare(units: int, fresh: bool) -> Prepared:
 
 def build(folder: Path, config_tmp: Path, units: int, key: str) -> None:
     from flows.dispatch import send_queued
-    from followup.config import load_config
+    from followup.domain.config import load_config
     from followup.settings import Settings
-    from followup.simulate import play_units
+    from followup.simulation.units import play_units
 
     partial = folder.with_name(folder.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
@@ -359,7 +359,7 @@ def cpu_of(pid: int | None) -> float:
 
 
 def imap_product_run(prepared: Prepared, work: Path, r: int, replies: list[Path], backend: str) -> dict:
-    from followup.inbox import KEYWORD
+    from followup.mail.inbox import KEYWORD
 
     from imap_server import running_imap_server
 
@@ -420,10 +420,10 @@ def status_profile(home: Path, config: Path, out: Path) -> pstats.Stats:
 
 
 def status_in_process(home: Path, config_dir: Path) -> dict:
-    from followup import clock
-    from followup.config import load_config
+    from followup.domain import clock
+    from followup.domain.config import load_config
+    from followup.services.status import directive_status
     from followup.settings import Settings
-    from followup.status import directive_status
     from followup.storage.db import open_database
 
     set_env(FOLLOWUP_HOME=str(home), FOLLOWUP_NOW=COLLECT_NOW)

@@ -183,7 +183,7 @@ def product_run(home: Path) -> tuple[float, dict[str, int]]:
 
 def captured_run(home: Path, profile: bool) -> tuple[list[tuple[str, list[str], bytes]], pstats.Stats | None]:
     """An untimed product run that records every message's envelope and bytes (and optionally profiles)."""
-    from followup import outbox
+    from followup.mail import sender as outbox
 
     captured: list[tuple[str, list[str], bytes]] = []
     original = outbox.SmtpSender.send

@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 
-from followup import clock
-from followup.collect import (
+from followup.domain import clock
+from followup.mail.inbox import InboxLoginRejected, InboxUnavailable, open_inbox
+from followup.mail.sender import ServerUnavailable, open_sender
+from followup.services.collect import (
     Collector,
     ProcessResult,
     StoreResult,
@@ -17,11 +19,9 @@ from followup.collect import (
     pending_answers,
     store_new,
 )
-from followup.delivery import Outcome, deliver
-from followup.inbox import InboxLoginRejected, InboxUnavailable, open_inbox
-from followup.outbox import ServerUnavailable, open_sender
+from followup.services.delivery import Outcome, deliver
+from followup.services.status import directive_status
 from followup.settings import Settings
-from followup.status import directive_status
 from followup.storage.db import open_database
 from followup.storage.files import FileStore
 

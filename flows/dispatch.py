@@ -8,9 +8,10 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 
-from followup import clock
-from followup.delivery import Outcome, deliver
-from followup.dispatch import (
+from followup.domain import clock
+from followup.mail.sender import ServerUnavailable, open_sender
+from followup.services.delivery import Outcome, deliver
+from followup.services.dispatch import (
     DispatchReport,
     addressed_units,
     mail_kit,
@@ -18,7 +19,6 @@ from followup.dispatch import (
     plan,
     queue_messages,
 )
-from followup.outbox import ServerUnavailable, open_sender
 from followup.settings import Settings
 from followup.storage.db import open_database
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from followup.config import Config, load_config
+from followup.domain.config import Config, load_config
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 

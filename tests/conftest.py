@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from followup.config import Config, load_config
+from followup.domain.config import Config, load_config
 from followup.settings import PROJECT_ROOT
 
 DEFAULT_PG = "postgresql://postgres:postgres@127.0.0.1:5432/followup_test"

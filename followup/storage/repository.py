@@ -7,9 +7,9 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from followup.config import Directive, Recipients
+from followup.domain.config import Directive, Recipients
+from followup.domain.tracking import Fact
 from followup.storage.models import DirectiveRow, Dispatch, OutgoingMessage, Submission, UnitRow
-from followup.tracking import Fact
 
 
 def sync_recipients(session: Session, recipients: Recipients, now: dt.datetime) -> None:

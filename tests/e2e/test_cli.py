@@ -16,7 +16,7 @@ from followup.settings import PROJECT_ROOT
 
 from smtp_server import Sink, smtp_sink
 
-FOLLOWUP = [sys.executable, "-m", "followup.cli"]
+FOLLOWUP = [sys.executable, "-m", "followup"]
 
 
 @pytest.fixture(scope="session")

@@ -15,9 +15,9 @@ import sys
 
 from flows.collect import fetch_new, interpret
 from flows.dispatch import send_queued
-from followup import simulate
-from followup.clock import OFFICE_TZ
+from followup.domain.clock import OFFICE_TZ
 from followup.settings import PROJECT_ROOT, Settings
+from followup.simulation import units as simulate
 
 DIRECTIVE = "2023-child-protection"
 
@@ -25,7 +25,7 @@ DIRECTIVE = "2023-child-protection"
 def followup(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "COLUMNS": "200", "FOLLOWUP_NOW": "2023-02-27T08:00:00+07:00"}
     return subprocess.run(
-        [sys.executable, "-m", "followup.cli", *args], capture_output=True, text=True, env=env, cwd=PROJECT_ROOT
+        [sys.executable, "-m", "followup", *args], capture_output=True, text=True, env=env, cwd=PROJECT_ROOT
     )
 
 

@@ -1,7 +1,7 @@
 """Collecting replies end to end: a real IMAP server (pymap) on loopback, answers through a real SMTP server.
 
 The directive is dispatched once per module; every test starts from a copy of that data folder, gets a folder of
-its own on the module's IMAP server, fills the forms the units received with followup.simulate and appends the
+its own on the module's IMAP server, fills the forms the units received with followup.simulation.units and appends the
 replies as the units' mail servers would. The flow's tasks run through ``.fn`` (no Prefect server).
 """
 
@@ -32,16 +32,17 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-import followup.collect as collect_module
+import followup.services.collect as collect_module
 from flows.collect import answer, fetch_new, interpret
 from flows.dispatch import send_queued
-from followup import clock, simulate
-from followup.collect import Collector, ProcessResult, StoreResult
-from followup.config import Config, load_config
-from followup.forms import FormIdentity
-from followup.inbox import ImapInbox, InboxUnavailable
+from followup.domain import clock
+from followup.domain.config import Config, load_config
+from followup.forms.identity import FormIdentity
+from followup.mail.inbox import ImapInbox, InboxUnavailable
+from followup.services.collect import Collector, ProcessResult, StoreResult
+from followup.services.status import directive_status, status_json
 from followup.settings import PROJECT_ROOT, Settings
-from followup.status import directive_status, status_json
+from followup.simulation import units as simulate
 from followup.storage.db import open_database
 from followup.storage.files import FileStore
 from followup.storage.models import ChildRecord, IncomingMessage, Submission
@@ -739,7 +740,7 @@ def test_an_old_format_file_is_converted_by_libreoffice(env: Env, tmp_path: Path
 def test_an_old_format_file_without_libreoffice_is_answered_asking_for_xlsx_docx(
     env: Env, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("followup.collect.shutil.which", lambda *args, **kwargs: None)
+    monkeypatch.setattr("followup.services.collect.shutil.which", lambda *args, **kwargs: None)
     ole2 = bytes.fromhex("d0cf11e0a1b11ae1") + bytes(4096)
     env.deliver(env.reply("XA-CAOSON", [("Danh sách.xls", ole2), ("Báo cáo 6 tháng.doc", ole2)], at("2023-02-10")))
     _, result, answers = env.collect()

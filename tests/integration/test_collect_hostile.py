@@ -54,7 +54,7 @@ def password_protected() -> bytes:
 def test_hostile_attachments_are_kept_answered_and_the_batch_goes_on(
     env: Env, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr("followup.mail_in.MAX_ATTACHMENT_BYTES", MiB)
+    monkeypatch.setattr("followup.mail.parse.MAX_ATTACHMENT_BYTES", MiB)
 
     def good(unit: str) -> bytes:
         return env.filled_list(unit, children(3, unit))[1]

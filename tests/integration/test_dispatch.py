@@ -16,7 +16,7 @@ from docx import Document
 from sqlalchemy import select
 
 from flows.dispatch import send_queued
-from followup.forms import read_identity
+from followup.forms.identity import read_identity
 from followup.settings import PROJECT_ROOT, Settings
 from followup.storage.db import open_database
 from followup.storage.models import OutgoingMessage
@@ -143,7 +143,7 @@ def test_permanent_550_fails_that_unit_only_and_a_fixed_rerun_delivers_it(config
 
 
 def test_unknown_unit_code_is_refused_with_the_known_ones(config):
-    from followup.dispatch import UnknownUnits
+    from followup.services.dispatch import UnknownUnits
 
     with pytest.raises(UnknownUnits, match="unknown unit code\\(s\\): XA-KHONGCO; the directive goes to: TT-PHUTHONG"):
         dispatch(units=["XA-KHONGCO"])

@@ -1,4 +1,4 @@
-"""followup.inbox against a real pymap IMAP server, plus Maildir and URL unit tests."""
+"""followup.mail.inbox against a real pymap IMAP server, plus Maildir and URL unit tests."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from imapclient import IMAPClient
 
-from followup.inbox import (
+from followup.mail.inbox import (
     KEYWORD,
     PROCESSED_FOLDER,
     ImapInbox,

@@ -6,9 +6,9 @@ import datetime as dt
 
 from sqlalchemy import inspect, select
 
-from followup.register import issue_number
 from followup.storage.db import make_engine, migrate, open_database
 from followup.storage.models import DirectiveRow, UnitRow
+from followup.storage.register import issue_number
 from followup.storage.repository import sync_directive, sync_recipients
 
 NOW = dt.datetime(2023, 2, 6, 8, 0, tzinfo=dt.timezone(dt.timedelta(hours=7)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from followup.config import Config, Directive, Requirement
+from followup.domain.config import Config, Directive, Requirement
 
 
 @pytest.fixture(scope="session")

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from followup.checks import check_templates
-from followup.config import ConfigError, Deadline, load_config
+from followup.domain.config import ConfigError, Deadline, load_config
+from followup.services.checks import check_templates
 from followup.settings import PROJECT_ROOT
 
 

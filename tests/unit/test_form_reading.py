@@ -17,8 +17,9 @@ import openpyxl
 import pytest
 from docx.oxml.ns import qn
 
-from followup.config import Directive, Requirement
-from followup.form_reading import (
+from followup.domain.config import Directive, Requirement
+from followup.forms.identity import FormIdentity, children_list_xlsx, periodic_report_docx, read_identity
+from followup.forms.reading import (
     ChildrenListReading,
     FormProblem,
     UnreadableForm,
@@ -27,7 +28,6 @@ from followup.form_reading import (
     read_children_list,
     read_periodic_report,
 )
-from followup.forms import FormIdentity, children_list_xlsx, periodic_report_docx, read_identity
 
 ROOT = Path(__file__).resolve().parents[2]
 UNIT = "Ủy ban nhân dân xã Cao Sơn"

@@ -14,8 +14,8 @@ import docx
 import openpyxl
 import pytest
 
-from followup.config import Requirement
-from followup.forms import (
+from followup.domain.config import Requirement
+from followup.forms.identity import (
     CHILDREN_COLUMNS,
     CHILDREN_LIST_TITLE,
     CUSTOM_PROPERTY,

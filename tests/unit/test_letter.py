@@ -17,8 +17,7 @@ import pytest
 from docx import Document
 from docx.oxml.ns import qn
 
-from followup.config import Config, Directive, load_config
-from followup.documents import (
+from followup.documents.letter import (
     Segment,
     docx_text,
     letter_context,
@@ -32,6 +31,7 @@ from followup.documents import (
     vn_date_line,
     vn_date_parts,
 )
+from followup.domain.config import Config, Directive, load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "templates" / "directive.docx"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 
-from followup.mail_out import Attachment, Outgoing, compose, header_text, tracking_tag
+from followup.mail.compose import Attachment, Outgoing, compose, header_text, tracking_tag
 
 HOSTILE = 'Xã A & B <C> "D"\r\nBcc: evil@attacker.example'
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from followup.forms import FormIdentity
-from followup.mail_in import Envelope
-from followup.matching import Known, Match, NoMatch, match, message_evidence
+from followup.domain.matching import Known, Match, NoMatch, match, message_evidence
+from followup.forms.identity import FormIdentity
+from followup.mail.parse import Envelope
 
 KNOWN = Known(
     sent={"<d.1.XA-CAOSON.1@bachthong.example>": ("2023-child-protection", "XA-CAOSON")},

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from followup.clock import OFFICE_TZ, now, parse_moment
-from followup.periods import Period, due_for, dues, first_due
+from followup.domain.clock import OFFICE_TZ, now, parse_moment
+from followup.domain.periods import Period, due_for, dues, first_due
 
 
 def at(text: str) -> dt.datetime:

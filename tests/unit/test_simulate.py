@@ -14,11 +14,8 @@ from zoneinfo import ZoneInfo
 import openpyxl
 import pytest
 
-from followup import simulate as sim
-from followup.config import Config, Directive, Requirement
-from followup.dispatch import MailKit, addressed_units, letter_filename, render_letter
-from followup.form_reading import read_children_list, read_periodic_report
-from followup.forms import (
+from followup.domain.config import Config, Directive, Requirement
+from followup.forms.identity import (
     CUSTOM_PROPERTY,
     LIST_SHEET,
     SPECIAL_GROUPS,
@@ -28,8 +25,11 @@ from followup.forms import (
     periodic_report_docx,
     read_identity,
 )
-from followup.mail_out import Attachment, compose, new_message_id
-from followup.prefill import UNIT_CODE, UNIT_NAME, prefill
+from followup.forms.prefill import UNIT_CODE, UNIT_NAME, prefill
+from followup.forms.reading import read_children_list, read_periodic_report
+from followup.mail.compose import Attachment, compose, new_message_id
+from followup.services.dispatch import MailKit, addressed_units, letter_filename, render_letter
+from followup.simulation import units as sim
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 UNIT = ("XA-CAOSON", "Ủy ban nhân dân xã Cao Sơn")

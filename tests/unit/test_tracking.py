@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from followup.clock import OFFICE_TZ
-from followup.periods import Due, Period
-from followup.tracking import Fact, slot_status
+from followup.domain.clock import OFFICE_TZ
+from followup.domain.periods import Due, Period
+from followup.domain.tracking import Fact, slot_status
 
 DUE = Due("danh-sach-tre-em", Period(2023), dt.date(2023, 2, 20), dt.datetime(2023, 2, 21, tzinfo=OFFICE_TZ))
 

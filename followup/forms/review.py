@@ -11,8 +11,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from followup.config import Requirement
-from followup.form_reading import ChildRow, FormProblem, read_children_list, read_periodic_report
+from followup.domain.config import Requirement
+from followup.forms.reading import ChildRow, FormProblem, read_children_list, read_periodic_report
 
 #: Indicator a children list is compared with (rows with a special-circumstances group).
 SPECIAL_INDICATOR = "tre_em_hcdb"

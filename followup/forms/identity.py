@@ -18,7 +18,7 @@ from typing import IO, Any
 
 from lxml import etree
 
-from followup.config import Requirement
+from followup.domain.config import Requirement
 
 # --------------------------------------------------------------------------- identity
 

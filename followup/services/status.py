@@ -1,6 +1,6 @@
 """The status report of a directive: per requirement and period, who has replied, on time or late.
 
-Reads the store with one query and computes with followup.tracking; imports no Prefect, so
+Reads the store with one query and computes with followup.domain.tracking; imports no Prefect, so
 `followup status` answers at once.
 """
 
@@ -11,11 +11,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from followup.clock import OFFICE_TZ
-from followup.config import Config, Directive
-from followup.periods import Due, Period, due_for, dues
+from followup.domain.clock import OFFICE_TZ
+from followup.domain.config import Config, Directive
+from followup.domain.periods import Due, Period, due_for, dues
+from followup.domain.tracking import Fact, SlotStatus, slot_status
 from followup.storage.repository import submission_facts
-from followup.tracking import Fact, SlotStatus, slot_status
 
 
 def directive_status(

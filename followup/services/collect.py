@@ -22,15 +22,15 @@ from pathlib import Path
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from followup import mail_in
-from followup.config import Config
-from followup.forms import FormIdentity, UnreadableForm, read_identity
-from followup.inbox import Inbox
-from followup.mail_in import IncomingFile, ParsedMessage, parse_envelope, parse_message
-from followup.mail_out import Outgoing, new_message_id, render_bodies, tracking_tag
-from followup.matching import Known, Match, NoMatch, agreed_unit, match, message_evidence
-from followup.periods import Period, due_for, dues
-from followup.review import Verdict, cross_check, problem_record, review
+from followup.domain.config import Config
+from followup.domain.matching import Known, Match, NoMatch, agreed_unit, match, message_evidence
+from followup.domain.periods import Period, due_for, dues
+from followup.forms.identity import FormIdentity, UnreadableForm, read_identity
+from followup.forms.review import Verdict, cross_check, problem_record, review
+from followup.mail import parse as mail_in
+from followup.mail.compose import Outgoing, new_message_id, render_bodies, tracking_tag
+from followup.mail.inbox import Inbox
+from followup.mail.parse import IncomingFile, ParsedMessage, parse_envelope, parse_message
 from followup.storage.files import FileStore
 from followup.storage.models import ChildRecord, IncomingMessage, OutgoingMessage, Submission
 from followup.storage.repository import sync_recipients

@@ -36,9 +36,9 @@ from typing import Any, Literal
 
 from lxml import etree
 
-from followup.clock import OFFICE_TZ
-from followup.config import Requirement
-from followup.forms import (
+from followup.domain.clock import OFFICE_TZ
+from followup.domain.config import Requirement
+from followup.forms.identity import (
     CHILDREN_COLUMNS,
     CHILDREN_SHEET,
     REPORT_SECTIONS,

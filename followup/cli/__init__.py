@@ -17,8 +17,8 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from followup import clock
-from followup.config import Config, ConfigError
+from followup.domain import clock
+from followup.domain.config import Config, ConfigError
 from followup.settings import PROJECT_ROOT, Settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Follow a district directive from letter to report.")
@@ -82,7 +82,7 @@ def _print_problems(problems: list[str]) -> None:
 @app.command()
 def check() -> None:
     """Validate recipients.yaml, schedules.yaml, directives and templates; test the database and mail servers."""
-    from followup.checks import check_everything
+    from followup.services.checks import check_everything
 
     settings = Settings()
     problems, notes = check_everything(settings)
@@ -97,14 +97,14 @@ def check() -> None:
 @app.command()
 def draft(directive: str) -> None:
     """Render the letter and the forms for review; send nothing, number nothing."""
-    from followup.dispatch import write_draft
+    from followup.services.dispatch import write_draft
 
     settings = Settings()
     config = _config(settings)
     d = _directive(config, directive)
     folder = settings.home / "drafts" / d.code
     paths = write_draft(config, d, folder, clock.today())
-    from followup.documents import to_pdf
+    from followup.documents.letter import to_pdf
 
     pdf = to_pdf(paths[0], folder)
     for path in [*paths, *([pdf] if pdf else [])]:
@@ -132,7 +132,7 @@ def dispatch(
     signed: Annotated[Path | None, typer.Option("--signed", help="attach this signed PDF instead of the .docx")] = None,
 ) -> None:
     """Send the directive's letter and forms to every addressed unit, exactly once."""
-    from followup.dispatch import UnknownUnits
+    from followup.services.dispatch import UnknownUnits
 
     settings = Settings()
     _prefect_env(settings)
@@ -223,7 +223,7 @@ def _print_collect(report) -> None:  # type: ignore[no-untyped-def]
 
 
 def _status_slots(settings, config, directive, as_of, requirement, period):  # type: ignore[no-untyped-def]
-    from followup.status import directive_status
+    from followup.services.status import directive_status
     from followup.storage.db import open_database
 
     Session = open_database(settings.db_url)
@@ -290,7 +290,7 @@ def status(
     ] = False,
 ) -> None:
     """Who has replied, on time or late, per requirement and period; one row per unit."""
-    from followup.status import status_json
+    from followup.services.status import status_json
 
     settings = Settings()
     config = _config(settings)
@@ -321,8 +321,8 @@ def record(
     period: Annotated[str | None, typer.Option("--period", help="default: the period open when it arrived")] = None,
 ) -> None:
     """Record a reply that came on paper or by hand; it is read and checked like an e-mailed one."""
-    from followup.collect import Collector
-    from followup.periods import first_due
+    from followup.domain.periods import first_due
+    from followup.services.collect import Collector
     from followup.storage.db import open_database
     from followup.storage.files import FileStore
 
@@ -371,8 +371,8 @@ def triage(
     """List replies that could not be matched; assign one to a unit and requirement, or set it aside."""
     from sqlalchemy import select
 
-    from followup.collect import Collector
-    from followup.periods import first_due
+    from followup.domain.periods import first_due
+    from followup.services.collect import Collector
     from followup.storage.db import open_database
     from followup.storage.files import FileStore
     from followup.storage.models import IncomingMessage, Submission
@@ -433,7 +433,7 @@ def demo(
     import datetime as dt
     import mailbox
 
-    from followup.simulate import Behaviour, play_units
+    from followup.simulation.units import Behaviour, play_units
 
     base = Settings()
     home = (base.home / "demo").resolve()
@@ -450,7 +450,7 @@ def demo(
     config = _config(settings)
     code = "2023-child-protection"
     console.rule(f"1. Dispatch — {code}, {clock.now():%d/%m/%Y %H:%M}")
-    from followup.dispatch import write_draft
+    from followup.services.dispatch import write_draft
 
     drafts = write_draft(config, config.directive(code), settings.home / "drafts" / code, clock.today())
     import flows.collect as collect_module
@@ -499,10 +499,3 @@ def demo(
     )
     raise typer.Exit(report.exit_code)
 
-
-def main() -> None:  # pragma: no cover - console script entry
-    app()
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(app())

@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from followup.forms import FormIdentity
-from followup.mail_in import Envelope
+from followup.forms.identity import FormIdentity
+from followup.mail.parse import Envelope
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,11 @@ from pathlib import Path
 import jinja2
 from jinja2 import meta
 
-from followup import documents
-from followup.config import Config, ConfigError, load_config
+from followup.documents import letter as documents
+from followup.domain.config import Config, ConfigError, load_config
 from followup.settings import Settings
 
-#: Variables the e-mail templates may use (see followup.dispatch.MailKit.outgoing).
+#: Variables the e-mail templates may use (see followup.services.dispatch.MailKit.outgoing).
 MAIL_VARIABLES = {
     "directive": {
         "unit_name",
@@ -68,8 +68,8 @@ def check_templates(config: Config) -> list[str]:
 
 
 def check_connections(settings: Settings) -> tuple[list[str], list[str]]:
-    from followup.inbox import open_inbox
-    from followup.outbox import SendFailure, SmtpSender, SmtpSettings
+    from followup.mail.inbox import open_inbox
+    from followup.mail.sender import SendFailure, SmtpSender, SmtpSettings
     from followup.storage.db import open_database
 
     problems, notes = [], []

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from followup.periods import Due
+from followup.domain.periods import Due
 
 ACCEPTED = ("accepted", "superseded")  # a superseded reply was accepted in its time
 

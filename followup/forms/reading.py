@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from followup.config import Requirement
-from followup.forms import (
+from followup.domain.config import Requirement
+from followup.forms.identity import (
     CHILDREN_COLUMNS,
     CHILDREN_SHEET,
     GUIDE_SHEET,

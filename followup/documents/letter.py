@@ -21,7 +21,7 @@ from docx.table import Table
 from docx.text.paragraph import Paragraph
 from docxtpl import DocxTemplate, RichText
 
-from followup.config import Directive, Recipients
+from followup.domain.config import Directive, Recipients
 
 FONT = "Times New Roman"
 BODY_SIZE = 28  # half-points: 14 pt, the body size of the template

@@ -11,8 +11,8 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from followup.clock import OFFICE_TZ
-from followup.config import Directive, Requirement
+from followup.domain.clock import OFFICE_TZ
+from followup.domain.config import Directive, Requirement
 
 PERIOD_RE = re.compile(r"^(\d{4})(?:-(H1))?$")
 

@@ -15,14 +15,15 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from followup import documents, forms
-from followup.config import Config, Directive, Recipients, Requirement, Unit, nfc
-from followup.delivery import Outcome
-from followup.mail_out import Attachment, Outgoing, digest, new_message_id, render_bodies, tracking_tag
-from followup.periods import Due, first_due
-from followup.prefill import UNIT_CODE, UNIT_NAME, FormTemplate
-from followup.register import issue_number
+from followup.documents import letter as documents
+from followup.domain.config import Config, Directive, Recipients, Requirement, Unit, nfc
+from followup.domain.periods import Due, first_due
+from followup.forms import identity as forms
+from followup.forms.prefill import UNIT_CODE, UNIT_NAME, FormTemplate
+from followup.mail.compose import Attachment, Outgoing, digest, new_message_id, render_bodies, tracking_tag
+from followup.services.delivery import Outcome
 from followup.storage.models import Dispatch, OutgoingMessage
+from followup.storage.register import issue_number
 from followup.storage.repository import dispatch_messages, latest_dispatch, sync_directive, sync_recipients
 
 PURPOSE = "directive"

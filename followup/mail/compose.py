@@ -23,7 +23,7 @@ from pathlib import Path
 import jinja2
 from yagmail.message import prepare_message
 
-from followup import clock
+from followup.domain import clock
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from followup.mail_out import Outgoing, compose, digest
-from followup.outbox import Sender, SendFailure, ServerUnavailable
+from followup.mail.compose import Outgoing, compose, digest
+from followup.mail.sender import Sender, SendFailure, ServerUnavailable
 from followup.storage.models import OutgoingMessage
 
 

@@ -1,0 +1,5 @@
+"""`python -m followup`: the command line."""
+
+from followup.cli import app
+
+app()
