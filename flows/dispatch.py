@@ -1,64 +1,30 @@
-"""Dispatch flow: number and render the letter once, queue a message per unit, send, report."""
+"""Dispatch flow: the issued letter and each unit's forms reach every addressed unit, once."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 
-from followup.domain import clock
-from followup.mail.sender import ServerUnavailable, open_sender
-from followup.services.delivery import Outcome, deliver
-from followup.services.dispatch import (
-    DispatchReport,
-    addressed_units,
-    mail_kit,
-    open_dispatch,
-    plan,
-    queue_messages,
-)
+from flows import _support
+from followup.mail.sender import ServerUnavailable
+from followup.services import dispatch as dispatching
+from followup.services.dispatch import DispatchReport
 from followup.settings import Settings
-from followup.storage.db import open_database
-
-#: Set by the command line to show progress; the flow itself only counts.
-on_progress: Callable[[Outcome], None] | None = None
 
 
-@task(
-    retries=2,
-    retry_delay_seconds=30,
-    retry_condition_fn=lambda t, r, s: isinstance(s.result(raise_on_failure=False), ServerUnavailable),
-)
+@task(retries=2, retry_delay_seconds=30, retry_condition_fn=_support.retry_if(ServerUnavailable))
 def send_queued(
     settings: Settings, directive_code: str, units: list[str] | None, resend: bool, signed: str | None
 ) -> DispatchReport:
-    """Everything that touches the store and the mail server, repeatable: a rerun sends only what is missing."""
-    config = settings.load()
-    directive = config.directive(directive_code)
-    targets = addressed_units(directive, config.recipients, units)
-    Session = open_database(settings.db_url)
-    with Session() as session:
-        dispatch = open_dispatch(
-            session, config, directive, clock.now(), settings.documents, Path(signed) if signed else None
-        )
-        kit = mail_kit(config, directive, dispatch)
-        queue, skipped = queue_messages(session, kit, dispatch, targets, resend, clock.now())
-        sender = open_sender(settings.smtp_url, settings.outbox)
-        units_by_code = {u.code: u for u in targets}
-        sent = deliver(
-            session,
-            sender,
-            queue,
-            lambda m: kit.outgoing(units_by_code[m.unit_code], m.message_id),
-            clock.now,
-            on_progress,
-            ahead=4,  # compose the next messages while the server takes this one
-        )
-        return DispatchReport(
-            directive.code, dispatch.number.label, Path(dispatch.letter_path), skipped + sent, sender.where
-        )
+    """Issue the letter if need be, queue a message per unit, send what is not sent yet."""
+    app = _support.app(settings)
+    with app.uow() as uow:
+        return dispatching.dispatch(
+            uow, app.sender(), app.config, app.config.directive(directive_code), settings.documents, units, resend,
+            Path(signed) if signed else None, _support.on_progress, _support.STOP,
+        )  # fmt: skip
 
 
 @flow(name="dispatch", log_prints=False)
@@ -68,20 +34,23 @@ def dispatch_flow(
     dry_run: bool = False,
     resend: bool = False,
     signed: str | None = None,
+    attended: bool = False,
 ) -> DispatchReport:
     """Send a directive to every addressed unit, exactly once."""
-    logger = get_run_logger()
     settings = Settings()
     if dry_run:
-        config = settings.load()
-        d = config.directive(directive)
-        outcomes = plan(config, d, addressed_units(d, config.recipients, units), clock.today())
-        return DispatchReport(d.code, "(chưa cấp số)", Path(), outcomes, "dry run")
-    report = send_queued(settings, directive, units, resend, signed)
+        app = _support.app(settings)
+        d = app.config.directive(directive)
+        targets = dispatching.addressed_units(d, app.config.recipients, units)
+        planned = dispatching.plan(app.config, d, targets, app.clock.today())
+        return DispatchReport(d.code, "(chưa cấp số)", Path(), planned, "dry run")
+    sending = send_queued.with_options(retries=0) if attended else send_queued
+    report = sending(settings, directive, units, resend, signed)
     counts = report.counts()
-    logger.info(
-        "dispatch %s: %s sent, %s skipped, %s failed", directive, counts["sent"], counts["skipped"], counts["failed"]
-    )
+    get_run_logger().info(
+        "dispatch %s: %s sent, %s skipped, %s failed, %s waiting",
+        directive, counts["sent"], counts["skipped"], counts["failed"], counts["waiting"],
+    )  # fmt: skip
     create_table_artifact(
         key=f"dispatch-{directive}".lower().replace("_", "-"),
         table=[{"status": s, "units": n} for s, n in counts.items() if s != "planned"],

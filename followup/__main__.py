@@ -1,5 +1,5 @@
 """`python -m followup`: the command line."""
 
-from followup.cli import app
+from followup.cli import main
 
-app()
+main()

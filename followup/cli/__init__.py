@@ -1,4 +1,9 @@
-"""The command line: what the clerk types. Each command is a thin call into the library or a flow."""
+"""The command line: what the clerk types. Each command translates its input, calls a service or a flow,
+and prints; no rule lives here.
+
+No traceback reaches the clerk: a dead server, a bad URL or a broken file is one line saying what failed
+and what to check (``--debug`` shows the traceback). Ctrl-C stops a run after the message in flight.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +11,22 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import sys
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from dotenv import load_dotenv
 from rich import box
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from followup.domain import clock
-from followup.domain.config import Config, ConfigError
+from followup.bootstrap import App, bootstrap
+from followup.domain.config import Config, ConfigError, Directive
 from followup.settings import PROJECT_ROOT, Settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Follow a district directive from letter to report.")
@@ -27,21 +35,78 @@ console = Console(width=None if sys.stdout.isatty() or os.environ.get("COLUMNS")
 err = Console(stderr=True, width=None if sys.stderr.isatty() or os.environ.get("COLUMNS") else 160)
 
 DEMO_NOW = "2023-02-06T08:00:00+07:00"
+DEBUG = {"on": False}
+
+
+class Stop(Exception):
+    """A problem already told to the clerk: leave with this exit code."""
+
+    def __init__(self, message: str, code: int = 2):
+        super().__init__(message)
+        self.code = code
 
 
 @app.callback()
-def _setup() -> None:
+def _setup(
+    debug: Annotated[bool, typer.Option("--debug", help="show the traceback of an unexpected error")] = False,
+) -> None:
     load_dotenv(Path.cwd() / ".env")
+    DEBUG["on"] = debug
+
+
+def main() -> None:
+    """The console script: run the command; turn what can go wrong into one line and an exit code."""
+    from followup.mail.inbox import InboxError
+    from followup.mail.sender import SendFailure
+
+    try:
+        app(standalone_mode=False)
+    except SystemExit:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the one place where any failure becomes one line
+        import click
+        from sqlalchemy.exc import OperationalError
+
+        if isinstance(exc, click.exceptions.Exit):
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Abort | KeyboardInterrupt):
+            err.print("Interrupted.")
+            sys.exit(130)
+        if DEBUG["on"]:
+            raise
+        if isinstance(exc, Stop):
+            err.print(str(exc), markup=False, highlight=False)
+            sys.exit(exc.code)
+        if isinstance(exc, ConfigError):
+            _print_problems([str(p) for p in exc.problems])
+            sys.exit(2)
+        if isinstance(exc, SendFailure | InboxError):
+            err.print(f"[bold red]Mail server:[/] {exc}", highlight=False)
+            sys.exit(1)
+        if isinstance(exc, OperationalError):
+            from sqlalchemy.engine import make_url
+
+            where = make_url(Settings().db_url).render_as_string(hide_password=True)
+            err.print(f"[bold red]Database:[/] cannot use {where}: {exc.orig}", highlight=False)
+            sys.exit(1)
+        err.print(f"[bold red]{type(exc).__name__}:[/] {exc}", highlight=False)
+        err.print("Run the same command with --debug to see where it happened.")
+        sys.exit(1)
 
 
 def _prefect_env(settings: Settings) -> None:
-    """Keep Prefect's own state in the data folder and quiet, unless the user configured Prefect."""
+    """Keep Prefect's state in the data folder; quiet its console (not its records, which the UI shows)."""
     prefect_home = Path(os.environ.setdefault("PREFECT_HOME", str((settings.home / "prefect").resolve())))
     prefect_home.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     # A first start creates Prefect's database; on a busy machine that outlasts Prefect's 20 s default.
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    quiet = "DEBUG" if DEBUG["on"] else "CRITICAL"  # a failed run's traceback is for --debug, not the clerk
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", quiet)
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_FLOW_RUNS_LEVEL", quiet)
     os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
 
 
@@ -65,12 +130,58 @@ def _start_prefect_early() -> threading.Thread | None:
     return thread
 
 
-def _config(settings: Settings) -> Config:
+def _flow_app(settings: Settings | None = None) -> App:
+    """The product for a command that runs a flow: Prefect's environment set and its server starting."""
+    settings = settings or Settings()
+    _prefect_env(settings)
+    server = _start_prefect_early()
+    product = bootstrap(settings)
+    _ = product.config  # validate (and cache) while the server starts
+    if server:
+        server.join()
+    return product
+
+
+@contextlib.contextmanager
+def _stoppable() -> Iterator[None]:
+    """The first Ctrl-C asks the run to stop after the message in flight; a second one stops at once."""
+    from flows import _support
+
+    _support.STOP.clear()
+    previous = signal.getsignal(signal.SIGINT)
+
+    def ask_to_stop(signum: int, frame: Any) -> None:
+        _support.STOP.set()
+        err.print("[yellow]Stopping after the message in flight… (Ctrl-C again to stop at once)[/]")
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    signal.signal(signal.SIGINT, ask_to_stop)
     try:
-        return settings.load()
-    except ConfigError as exc:
-        _print_problems([str(p) for p in exc.problems])
-        raise typer.Exit(2) from None
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextlib.contextmanager
+def _progress(label: str, total: int | None) -> Iterator[Callable[[Any], None]]:
+    """A progress bar with the total, the rate and the time left; hands the flows a callback per message."""
+    from flows import _support
+
+    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
+               TextColumn("{task.fields[rate]}"), TimeRemainingColumn()]  # fmt: skip
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task(label, total=total, rate="")
+
+        def advance(outcome: Any) -> None:
+            bar.advance(task)
+            speed = bar.tasks[0].speed
+            bar.update(task, rate=f"{speed:.1f}/s" if speed else "")
+
+        _support.on_progress = advance
+        try:
+            yield advance
+        finally:
+            _support.on_progress = None
 
 
 def _print_problems(problems: list[str]) -> None:
@@ -79,13 +190,19 @@ def _print_problems(problems: list[str]) -> None:
         err.print(f"  • {problem}", markup=False, highlight=False)
 
 
+def _directive(config: Config, code: str) -> Directive:
+    try:
+        return config.directive(code)
+    except KeyError as exc:
+        raise Stop(str(exc.args[0])) from None
+
+
 @app.command()
 def check() -> None:
     """Validate recipients.yaml, schedules.yaml, directives and templates; test the database and mail servers."""
     from followup.services.checks import check_everything
 
-    settings = Settings()
-    problems, notes = check_everything(settings)
+    problems, notes = check_everything(Settings())
     for note in notes:
         console.print(f"[green]✓[/] {note}", highlight=False)
     if problems:
@@ -97,15 +214,13 @@ def check() -> None:
 @app.command()
 def draft(directive: str) -> None:
     """Render the letter and the forms for review; send nothing, number nothing."""
+    from followup.documents.libreoffice import to_pdf
     from followup.services.dispatch import write_draft
 
-    settings = Settings()
-    config = _config(settings)
-    d = _directive(config, directive)
-    folder = settings.home / "drafts" / d.code
-    paths = write_draft(config, d, folder, clock.today())
-    from followup.documents.letter import to_pdf
-
+    product = bootstrap()
+    d = _directive(product.config, directive)
+    folder = product.settings.home / "drafts" / d.code
+    paths = write_draft(product.config, d, folder, product.clock.today())
     pdf = to_pdf(paths[0], folder)
     for path in [*paths, *([pdf] if pdf else [])]:
         console.print(str(path), highlight=False)
@@ -113,12 +228,22 @@ def draft(directive: str) -> None:
         console.print("[dim](no PDF: LibreOffice 'soffice' is not on PATH)[/]")
 
 
-def _directive(config: Config, code: str):  # type: ignore[no-untyped-def]
-    try:
-        return config.directive(code)
-    except KeyError as exc:
-        err.print(str(exc.args[0]), markup=False)
-        raise typer.Exit(2) from None
+@app.command()
+def issue(directive: str) -> None:
+    """Take the letter's number from the register and write the numbered letter (docx, PDF) for signing."""
+    from followup.documents.libreoffice import to_pdf
+    from followup.services.dispatch import issue as issue_letter
+
+    product = bootstrap()
+    d = _directive(product.config, directive)
+    with product.uow() as uow:
+        issued = issue_letter(uow, product.config, d, product.settings.documents)
+    letter = Path(issued.letter_path)
+    pdf = to_pdf(letter, letter.parent)
+    console.print(f"{d.kind} số {issued.number.label} ngày {issued.issued_on:%d/%m/%Y}", highlight=False)
+    for path in [letter, *([pdf] if pdf else [])]:
+        console.print(str(path), highlight=False)
+    console.print(f"Sign it, then: followup dispatch {d.code} --signed SIGNED.pdf", highlight=False)
 
 
 @app.command()
@@ -129,42 +254,38 @@ def dispatch(
         bool, typer.Option("--dry-run", help="show what would be sent; send and record nothing")
     ] = False,
     resend: Annotated[bool, typer.Option("--resend", help="send again to units that already received it")] = False,
-    signed: Annotated[Path | None, typer.Option("--signed", help="attach this signed PDF instead of the .docx")] = None,
+    signed: Annotated[
+        Path | None, typer.Option("--signed", help="attach this signed PDF of the issued letter instead of the .docx")
+    ] = None,
 ) -> None:
     """Send the directive's letter and forms to every addressed unit, exactly once."""
-    from followup.services.dispatch import UnknownUnits
+    from followup.services.dispatch import SignedCopyMismatch, UnknownUnits, addressed_units
 
-    settings = Settings()
-    _prefect_env(settings)
-    server = _start_prefect_early()
-    config = _config(settings)
-    _directive(config, directive)
     if signed is not None and not signed.is_file():
-        err.print(f"--signed {signed}: no such file; give the path of the signed PDF", markup=False)
-        raise typer.Exit(2)
+        raise Stop(f"--signed {signed}: no such file; give the path of the signed PDF")
+    product = _flow_app()
+    d = _directive(product.config, directive)
+    try:
+        total = len(addressed_units(d, product.config.recipients, unit))
+    except UnknownUnits as exc:
+        raise Stop(str(exc)) from None
     import flows.dispatch as flow_module
 
-    if server:
-        server.join()
-
-    with console.status("Sending…") as status:
-        done = {"n": 0}
-
-        def progress(outcome):  # type: ignore[no-untyped-def]
-            done["n"] += 1
-            status.update(f"Sending… {done['n']} ({outcome.unit_code}: {outcome.status})")
-
-        flow_module.on_progress = progress
+    with _stoppable(), _progress("Sending", None if dry_run else total):
         try:
             report = flow_module.dispatch_flow(
-                directive, units=unit or None, dry_run=dry_run, resend=resend, signed=str(signed) if signed else None
-            )
-        except UnknownUnits as exc:
-            err.print(str(exc), markup=False)
-            raise typer.Exit(2) from None
-        finally:
-            flow_module.on_progress = None
-    _print_dispatch(report, config)
+                directive, units=unit or None, dry_run=dry_run, resend=resend,
+                signed=str(signed) if signed else None, attended=True,
+            )  # fmt: skip
+        except SignedCopyMismatch as exc:
+            raise Stop(str(exc)) from None
+    _print_dispatch(report, product.config)
+    if report.waiting:
+        err.print(
+            f"[yellow]Interrupted: {report.count('sent')} sent, {len(report.waiting)} waiting.[/] "
+            "Run the same command again to send the rest."
+        )
+        raise typer.Exit(130)
     raise typer.Exit(report.exit_code)
 
 
@@ -175,7 +296,7 @@ def _print_dispatch(report, config: Config) -> None:  # type: ignore[no-untyped-
     table.add_column("Name")
     table.add_column("Status")
     table.add_column("Detail", overflow="fold")
-    style = {"sent": "green", "skipped": "dim", "failed": "bold red", "planned": "cyan"}
+    style = {"sent": "green", "skipped": "dim", "failed": "bold red", "planned": "cyan", "waiting": "yellow"}
     for o in report.outcomes:
         table.add_row(o.unit_code, names.get(o.unit_code, ""), f"[{style[o.status]}]{o.status}[/]", o.detail)
     console.print(table)
@@ -189,20 +310,15 @@ def _print_dispatch(report, config: Config) -> None:  # type: ignore[no-untyped-
 @app.command()
 def collect() -> None:
     """Fetch new replies, match, read, check and answer them; print who has replied."""
-    settings = Settings()
-    _prefect_env(settings)
-    server = _start_prefect_early()
-    config = _config(settings)
+    product = _flow_app()
     import flows.collect as flow_module
 
-    if server:
-        server.join()
-
-    with console.status("Collecting replies…"):
-        report = flow_module.collect_flow()
+    with _stoppable(), console.status("Collecting replies…"):
+        report = flow_module.collect_flow(attended=True)
     _print_collect(report)
-    for directive in config.directives.values():
-        _print_status(_status_slots(settings, config, directive, clock.now(), None, None), config)
+    with product.uow() as uow:
+        for directive in product.config.directives.values():
+            _print_status(_status_slots(uow, product, directive, product.clock.now()), product)
     raise typer.Exit(1 if report.processed.failed else 0)
 
 
@@ -222,13 +338,10 @@ def _print_collect(report) -> None:  # type: ignore[no-untyped-def]
         err.print(f"[bold red]{len(failed)} answer(s) could not be sent[/]; the next collect tries again.")
 
 
-def _status_slots(settings, config, directive, as_of, requirement, period):  # type: ignore[no-untyped-def]
+def _status_slots(uow, product: App, directive: Directive, as_of, requirement=None, period=None):  # type: ignore[no-untyped-def]
     from followup.services.status import directive_status
-    from followup.storage.db import open_database
 
-    Session = open_database(settings.db_url)
-    with Session() as session:
-        return directive_status(session, config, directive, as_of, requirement, period)
+    return directive_status(uow, product.config, directive, as_of, requirement, period)
 
 
 STATE_VI = {
@@ -243,9 +356,9 @@ STATE_VI = {
 UNIT_ROWS = 200  # past this many units a requirement, the unit list is for --json or --all-units
 
 
-def _print_status(slots, config: Config, units: bool | None = False) -> None:  # type: ignore[no-untyped-def]
+def _print_status(slots, product: App, units: bool | None = False) -> None:  # type: ignore[no-untyped-def]
     """The summary table; with ``units`` the state of each unit too (None: only where there are few)."""
-    names = {u.code: u.name for u in config.recipients.units}
+    names = {u.code: u.name for u in product.config.recipients.units}
     table = Table(title="Tình hình nộp báo cáo", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     for column in ("Requirement", "Period", "Due"):
         table.add_column(column, no_wrap=True)
@@ -272,7 +385,7 @@ def _print_status(slots, config: Config, units: bool | None = False) -> None:  #
         for column in ("Unit", "Name", "State", "Received", "Replies"):
             detail.add_column(column)
         for u in slot.units:
-            when = f"{u.received_at.astimezone(clock.OFFICE_TZ):%d/%m/%Y %H:%M}" if u.received_at else ""
+            when = f"{product.clock.local(u.received_at):%d/%m/%Y %H:%M}" if u.received_at else ""
             state = STATE_VI[u.state] + (" [bold red](quá hạn)[/]" if u.overdue else "")
             detail.add_row(u.unit, names.get(u.unit, ""), state, when, str(u.replies))
         console.print(detail)
@@ -292,21 +405,28 @@ def status(
     """Who has replied, on time or late, per requirement and period; one row per unit."""
     from followup.services.status import status_json
 
-    settings = Settings()
-    config = _config(settings)
-    d = _directive(config, directive)
+    product = bootstrap()
+    d = _directive(product.config, directive)
     try:
-        moment = clock.end_of(as_of) if as_of else clock.now()
-        slots = _status_slots(settings, config, d, moment, requirement, period)
+        moment = product.clock.end_of(as_of) if as_of else product.clock.now()
+        with product.uow() as uow:
+            slots = _status_slots(uow, product, d, moment, requirement, period)
     except (ValueError, KeyError) as exc:
-        err.print(str(exc.args[0] if isinstance(exc, KeyError) else exc), markup=False)
-        raise typer.Exit(2) from None
+        raise Stop(str(exc.args[0] if isinstance(exc, KeyError) else exc)) from None
     if as_json:
-        names = {u.code: u.name for u in config.recipients.units}
+        names = {u.code: u.name for u in product.config.recipients.units}
         indent = 2 if sys.stdout.isatty() else None  # piped: the C encoder, ten times faster at 10,000 units
-        sys.stdout.write(json.dumps(status_json(slots, names), ensure_ascii=False, indent=indent) + "\n")
+        data = status_json(slots, names, product.config.tz)
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=indent) + "\n")
         return
-    _print_status(slots, config, units=True if all_units else None)
+    _print_status(slots, product, units=True if all_units else None)
+
+
+def _period(product: App, d: Directive, requirement: str, period: str | None, on) -> str:  # type: ignore[no-untyped-def]
+    """The period asked for, or the one open on that day."""
+    from followup.domain.periods import first_due
+
+    return period or str(first_due(d, d.requirement(requirement), on, product.config.tz).period)
 
 
 @app.command()
@@ -321,37 +441,25 @@ def record(
     period: Annotated[str | None, typer.Option("--period", help="default: the period open when it arrived")] = None,
 ) -> None:
     """Record a reply that came on paper or by hand; it is read and checked like an e-mailed one."""
-    from followup.domain.periods import first_due
-    from followup.services.collect import Collector
-    from followup.storage.db import open_database
-    from followup.storage.files import FileStore
+    from followup.services import clerk
 
-    settings = Settings()
-    config = _config(settings)
+    product = bootstrap()
+    config = product.config
     missing = [str(f) for f in files if not f.is_file()]
     if missing:
-        err.print(f"no such file: {', '.join(missing)}", markup=False)
-        raise typer.Exit(2)
+        raise Stop(f"no such file: {', '.join(missing)}")
     try:
         config.recipients.unit(unit)
     except KeyError:
-        err.print(f"unknown unit {unit!r}; see the codes in {config.root / 'recipients.yaml'}", markup=False)
-        raise typer.Exit(2) from None
+        raise Stop(f"unknown unit {unit!r}; see the codes in {config.root / 'recipients.yaml'}") from None
     try:
         d = config.asking_for(requirement, directive)
+        moment = product.clock.moment(received) if received else product.clock.now()
+        chosen = _period(product, d, requirement, period, moment.date())
     except ValueError as exc:
-        err.print(str(exc), markup=False)
-        raise typer.Exit(2) from None
-    try:
-        moment = clock.parse_moment(received) if received else clock.now()
-        chosen = period or str(first_due(d, d.requirement(requirement), moment.date()).period)
-    except ValueError as exc:
-        err.print(str(exc), markup=False)
-        raise typer.Exit(2) from None
-    Session = open_database(settings.db_url)
-    with Session() as session:
-        collector = Collector(session, config, FileStore(settings.home / "store"), clock.now)
-        submissions = collector.record(unit, d.code, requirement, chosen, list(files), moment)
+        raise Stop(str(exc)) from None
+    with product.uow() as uow:
+        submissions = clerk.record(uow, config, unit, d.code, requirement, chosen, list(files), moment)
         for sub in submissions:
             console.print(f"#{sub.id} {sub.attachment_name}: {sub.status}", highlight=False)
             for problem in sub.problems:
@@ -369,47 +477,32 @@ def triage(
     reason: Annotated[str, typer.Option("--reason")] = "set aside by the clerk",
 ) -> None:
     """List replies that could not be matched; assign one to a unit and requirement, or set it aside."""
-    from sqlalchemy import select
+    from followup.services import clerk
 
-    from followup.domain.periods import first_due
-    from followup.services.collect import Collector
-    from followup.storage.db import open_database
-    from followup.storage.files import FileStore
-    from followup.storage.models import IncomingMessage, Submission
-
-    settings = Settings()
-    config = _config(settings)
-    Session = open_database(settings.db_url)
-    with Session() as session:
-        collector = Collector(session, config, FileStore(settings.home / "store"), clock.now)
+    product = bootstrap()
+    with product.uow() as uow:
         try:
             if assign is not None:
                 if not (unit and requirement):
                     raise ValueError("--assign needs --unit and --requirement (and --period if not the open one)")
-                d = config.asking_for(requirement)
-                chosen = period or str(first_due(d, d.requirement(requirement), clock.today()).period)
-                sub = collector.assign(assign, unit, d.code, requirement, chosen)
+                d = product.config.asking_for(requirement)
+                chosen = _period(product, d, requirement, period, product.clock.today())
+                sub = clerk.assign(uow, product.config, assign, unit, d.code, requirement, chosen)
                 console.print(f"#{assign} → #{sub.id} {unit} {requirement} {chosen}: {sub.status}", highlight=False)
                 return
             if reject is not None:
-                collector.discard(reject, reason)
+                clerk.reject(uow, reject, reason)
                 console.print(f"#{reject} set aside: {reason}", highlight=False)
                 return
         except ValueError as exc:
-            err.print(str(exc), markup=False)
-            raise typer.Exit(2) from None
-        rows = session.execute(
-            select(Submission, IncomingMessage)
-            .join(IncomingMessage, Submission.incoming_id == IncomingMessage.id)
-            .where(Submission.status == "triage")
-            .order_by(Submission.id)
-        ).all()
+            raise Stop(str(exc)) from None
+        rows = clerk.waiting_in_triage(uow)
     table = Table(title=f"{len(rows)} reply(ies) waiting in triage", title_justify="left", box=box.SIMPLE_HEAD)
     for column in ("#", "Received", "From", "File", "Unit?", "Why"):
         table.add_column(column, overflow="fold")
     for sub, incoming in rows:
         table.add_row(
-            str(sub.id), f"{sub.received_at.astimezone(clock.OFFICE_TZ):%d/%m/%Y %H:%M}", incoming.from_addr or "",
+            str(sub.id), f"{product.clock.local(sub.received_at):%d/%m/%Y %H:%M}", incoming.from_addr or "",
             sub.attachment_name or "(no file)", sub.unit_code or "", sub.reason or "",
         )  # fmt: skip
     console.print(table)
@@ -433,10 +526,10 @@ def demo(
     import datetime as dt
     import mailbox
 
-    from followup.simulation.units import Behaviour, play_units
+    from followup.services.dispatch import write_draft
+    from followup.simulation import Behaviour, play_units
 
-    base = Settings()
-    home = (base.home / "demo").resolve()
+    home = (Settings().home / "demo").resolve()
     if home.exists() and not keep:
         shutil.rmtree(home)
     for var in ("FOLLOWUP_SMTP_URL", "FOLLOWUP_IMAP_URL", "FOLLOWUP_DATABASE_URL"):
@@ -444,26 +537,19 @@ def demo(
     os.environ["FOLLOWUP_HOME"] = str(home)
     os.environ["FOLLOWUP_CONFIG"] = str(PROJECT_ROOT)
     os.environ["FOLLOWUP_NOW"] = DEMO_NOW
-    settings = Settings()
-    _prefect_env(settings)
-    server = _start_prefect_early()
-    config = _config(settings)
+    product = _flow_app()
+    settings, config = product.settings, product.config
     code = "2023-child-protection"
-    console.rule(f"1. Dispatch — {code}, {clock.now():%d/%m/%Y %H:%M}")
-    from followup.services.dispatch import write_draft
-
-    drafts = write_draft(config, config.directive(code), settings.home / "drafts" / code, clock.today())
+    console.rule(f"1. Dispatch — {code}, {product.clock.now():%d/%m/%Y %H:%M}")
+    drafts = write_draft(config, config.directive(code), settings.home / "drafts" / code, product.clock.today())
     import flows.collect as collect_module
     import flows.dispatch as dispatch_module
 
-    if server:
-        server.join()
-
     with console.status("Dispatching the seed directive…"):
-        report = dispatch_module.dispatch_flow(code)
+        report = dispatch_module.dispatch_flow(code, attended=True)
     _print_dispatch(report, config)
 
-    tz = clock.OFFICE_TZ
+    tz = config.tz
     plan = {
         "XA-CAOSON": Behaviour("on-time", at=dt.datetime(2023, 2, 13, 9, 30, tzinfo=tz)),
         "XA-CAMGIANG": Behaviour("on-time", at=dt.datetime(2023, 2, 16, 14, 5, tzinfo=tz)),
@@ -479,11 +565,13 @@ def demo(
     for raw in replies:
         inbox.add(raw)
     os.environ["FOLLOWUP_NOW"] = DEMO_COLLECT
-    console.rule(f"2. The units reply ({len(replies)} messages); collect on {clock.now():%d/%m/%Y %H:%M}")
+    product = bootstrap(settings)
+    console.rule(f"2. The units reply ({len(replies)} messages); collect on {product.clock.now():%d/%m/%Y %H:%M}")
     with console.status("Collecting replies…"):
-        collected = collect_module.collect_flow()
+        collected = collect_module.collect_flow(attended=True)
     _print_collect(collected)
-    _print_status(_status_slots(settings, config, config.directive(code), clock.now(), None, None), config)
+    with product.uow() as uow:
+        _print_status(_status_slots(uow, product, config.directive(code), product.clock.now()), product)
 
     messages = sorted((settings.outbox / "new").glob("*"))
     console.rule("Where everything is")
@@ -498,4 +586,3 @@ def demo(
         f"Who has replied:     followup status {code}   (with FOLLOWUP_HOME={home} FOLLOWUP_NOW={DEMO_COLLECT})"
     )
     raise typer.Exit(report.exit_code)
-

@@ -10,9 +10,6 @@ import datetime as dt
 import html
 import io
 import re
-import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -25,7 +22,6 @@ from followup.domain.config import Directive, Recipients
 
 FONT = "Times New Roman"
 BODY_SIZE = 28  # half-points: 14 pt, the body size of the template
-PDF_TIMEOUT = 180  # seconds; a cold LibreOffice start with a fresh profile takes several
 
 # Where an office name breaks onto its second line: before the level of the administrative unit.
 _LEVEL_RE = re.compile(r"\s(?=(?:TỈNH|THÀNH PHỐ|HUYỆN|QUẬN|THỊ XÃ|XÃ|PHƯỜNG|THỊ TRẤN)\s)")
@@ -188,39 +184,3 @@ def _collect(blocks: Any, lines: list[str]) -> None:
                         continue
                     seen.add(cell._tc)
                     _collect(cell.iter_inner_content(), lines)
-
-
-# --------------------------------------------------------------------------- PDF
-
-
-def to_pdf(docx_path: Path, out_dir: Path, timeout: float = PDF_TIMEOUT) -> Path | None:
-    """Convert with LibreOffice, or return None when it is not installed (the .docx is then what is sent).
-
-    A throw-away profile lets conversions run while the clerk has LibreOffice open, and in parallel.
-    """
-    soffice = shutil.which("soffice")
-    if soffice is None:
-        return None
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="followup-lo-") as profile:
-        command = [
-            soffice,
-            f"-env:UserInstallation={Path(profile).resolve().as_uri()}",
-            "--headless",
-            "--convert-to",
-            "pdf",
-            "--outdir",
-            str(out_dir),
-            str(docx_path),
-        ]
-        try:
-            subprocess.run(command, check=True, capture_output=True, timeout=timeout)
-        except subprocess.CalledProcessError as exc:
-            detail = exc.stderr.decode(errors="replace").strip()
-            raise RuntimeError(f"LibreOffice could not convert {docx_path.name} to PDF: {detail}") from exc
-        except subprocess.TimeoutExpired as exc:
-            raise RuntimeError(f"LibreOffice took more than {timeout:.0f} s to convert {docx_path.name}") from exc
-    pdf = out_dir / f"{docx_path.stem}.pdf"
-    if not pdf.exists():
-        raise RuntimeError(f"LibreOffice reported success but wrote no {pdf}")
-    return pdf

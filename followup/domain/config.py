@@ -391,6 +391,11 @@ class Config:
     schedules: Schedules
     directives: dict[str, Directive]
 
+    @property
+    def tz(self) -> dt.tzinfo:
+        """The office's time zone (schedules.yaml): every date the product prints or compares is in it."""
+        return ZoneInfo(self.schedules.timezone)
+
     def asking_for(self, requirement: str, directive: str | None = None) -> Directive:
         """The directive that asks for a requirement; ValueError saying what to add when unknown or ambiguous."""
         owners = [d for d in self.directives.values() if any(r.code == requirement for r in d.requirements)]

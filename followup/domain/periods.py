@@ -11,7 +11,6 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from followup.domain.clock import OFFICE_TZ
 from followup.domain.config import Directive, Requirement
 
 PERIOD_RE = re.compile(r"^(\d{4})(?:-(H1))?$")
@@ -54,7 +53,7 @@ def period_for(requirement: Requirement, year: int) -> Period:
     return Period(year, 1 if requirement.period == "H1" else None)
 
 
-def due_in(requirement: Requirement, year: int, tz: dt.tzinfo = OFFICE_TZ) -> Due:
+def due_in(requirement: Requirement, year: int, tz: dt.tzinfo) -> Due:
     """The reply a requirement expects for the period of ``year``."""
     deadline = requirement.deadline
     due_date = dt.date(deadline.year or year, deadline.month, deadline.day)
@@ -63,14 +62,14 @@ def due_in(requirement: Requirement, year: int, tz: dt.tzinfo = OFFICE_TZ) -> Du
     return Due(requirement.code, period_for(requirement, deadline.year or year), due_date, cutoff)
 
 
-def dues(directive: Directive, requirement: Requirement, until: dt.date) -> list[Due]:
+def dues(directive: Directive, requirement: Requirement, until: dt.date, tz: dt.tzinfo) -> list[Due]:
     """Every period the requirement has opened from the directive's year up to ``until``'s year."""
     if not requirement.recurring:
-        return [due_in(requirement, requirement.deadline.year or directive.year)]
-    return [due_in(requirement, year) for year in range(directive.year, max(until.year, directive.year) + 1)]
+        return [due_in(requirement, requirement.deadline.year or directive.year, tz)]
+    return [due_in(requirement, year, tz) for year in range(directive.year, max(until.year, directive.year) + 1)]
 
 
-def due_for(directive: Directive, requirement: Requirement, period: Period) -> Due:
+def due_for(directive: Directive, requirement: Requirement, period: Period, tz: dt.tzinfo) -> Due:
     """The reply expected for a given period; raises ValueError naming the periods that exist."""
     expected = period_for(requirement, period.year)
     if period != expected or (not requirement.recurring and period.year != requirement.deadline.year):
@@ -79,12 +78,12 @@ def due_for(directive: Directive, requirement: Requirement, period: Period) -> D
             f"requirement {requirement.code!r} has no period {period}; "
             f"its periods look like {period_for(requirement, first)}"
         )
-    return due_in(requirement, period.year)
+    return due_in(requirement, period.year, tz)
 
 
-def first_due(directive: Directive, requirement: Requirement, on: dt.date) -> Due:
+def first_due(directive: Directive, requirement: Requirement, on: dt.date, tz: dt.tzinfo) -> Due:
     """The period a dispatch on ``on`` asks for: the first whose deadline is not yet past, else the last."""
-    options = dues(directive, requirement, on.replace(year=on.year + 1))
+    options = dues(directive, requirement, on.replace(year=on.year + 1), tz)
     for due in options:
         if due.due_date >= on:
             return due

@@ -13,10 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from followup.domain.periods import Due
-
-ACCEPTED = ("accepted", "superseded")  # a superseded reply was accepted in its time
-
-STATES = ("on_time", "late", "rejected", "pending", "missing")
+from followup.domain.states import SubmissionStatus
+from followup.domain.states import UnitState as State
 
 
 @dataclass(frozen=True)
@@ -24,14 +22,14 @@ class Fact:
     """One submission as the status needs it."""
 
     unit: str
-    status: str  # accepted, superseded, rejected, triage, discarded
+    status: SubmissionStatus
     received_at: dt.datetime
 
 
 @dataclass(frozen=True)
 class UnitState:
     unit: str
-    state: str  # one of STATES
+    state: State
     received_at: dt.datetime | None  # of the reply that decides the state
     replies: int  # submissions received up to as_of
     overdue: bool  # missing (or only rejected) and past the deadline
@@ -39,20 +37,20 @@ class UnitState:
 
 def unit_state(unit: str, facts: Iterable[Fact], due: Due, as_of: dt.datetime) -> UnitState:
     seen = sorted(
-        (f for f in facts if f.received_at <= as_of and f.status not in ("discarded", "assigned")),
+        (f for f in facts if f.received_at <= as_of and SubmissionStatus(f.status).counts_as_reply),
         key=lambda f: f.received_at,
     )
     past_due = as_of >= due.cutoff
-    accepted = [f for f in seen if f.status in ACCEPTED]
+    accepted = [f for f in seen if SubmissionStatus(f.status).was_accepted]
     if accepted:
         first = accepted[0]
-        state = "on_time" if due.on_time(first.received_at) else "late"
+        state = State.ON_TIME if due.on_time(first.received_at) else State.LATE
         return UnitState(unit, state, first.received_at, len(seen), False)
-    for status, state in (("rejected", "rejected"), ("triage", "pending")):
+    for status, state in ((SubmissionStatus.REJECTED, State.REJECTED), (SubmissionStatus.TRIAGE, State.PENDING)):
         latest = [f for f in seen if f.status == status]
         if latest:
             return UnitState(unit, state, latest[-1].received_at, len(seen), past_due)
-    return UnitState(unit, "missing", None, len(seen), past_due)
+    return UnitState(unit, State.MISSING, None, len(seen), past_due)
 
 
 @dataclass
@@ -64,7 +62,7 @@ class SlotStatus:
     as_of: dt.datetime
     units: list[UnitState] = field(default_factory=list)
 
-    def count(self, state: str) -> int:
+    def count(self, state: State) -> int:
         return sum(1 for u in self.units if u.state == state)
 
     @property
@@ -73,7 +71,7 @@ class SlotStatus:
 
     @property
     def accepted(self) -> int:
-        return self.count("on_time") + self.count("late")
+        return self.count(State.ON_TIME) + self.count(State.LATE)
 
     @property
     def reporting_rate(self) -> float:
@@ -81,17 +79,17 @@ class SlotStatus:
 
     @property
     def on_time_rate(self) -> float:
-        return self.count("on_time") / self.expected if self.expected else 0.0
+        return self.count(State.ON_TIME) / self.expected if self.expected else 0.0
 
     def counts(self) -> dict[str, Any]:
         return {
             "expected": self.expected,
             "accepted": self.accepted,
-            "on_time": self.count("on_time"),
-            "late": self.count("late"),
-            "rejected": self.count("rejected"),
-            "pending": self.count("pending"),
-            "missing": self.count("missing"),
+            "on_time": self.count(State.ON_TIME),
+            "late": self.count(State.LATE),
+            "rejected": self.count(State.REJECTED),
+            "pending": self.count(State.PENDING),
+            "missing": self.count(State.MISSING),
             "overdue": sum(1 for u in self.units if u.overdue),
             "reporting_rate": round(self.reporting_rate, 4),
             "on_time_rate": round(self.on_time_rate, 4),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import hashlib
 import io
 import re
@@ -16,14 +17,10 @@ import secrets
 import unicodedata
 from dataclasses import dataclass, field
 from email.mime.text import MIMEText
-from email.utils import format_datetime, make_msgid
-from functools import cache, lru_cache
-from pathlib import Path
+from email.utils import format_datetime
+from functools import lru_cache
 
-import jinja2
 from yagmail.message import prepare_message
-
-from followup.domain import clock
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
@@ -31,12 +28,6 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 def header_text(value: str) -> str:
     """One line of header text: NFC, control characters (CR/LF included) folded into single spaces."""
     return re.sub(r"\s{2,}", " ", _CONTROL.sub(" ", unicodedata.normalize("NFC", value))).strip()
-
-
-def new_message_id(domain: str, key: str) -> str:
-    """A Message-ID that says what it belongs to; ``key`` must be unique (directive, unit, purpose, try)."""
-    safe = re.sub(r"[^A-Za-z0-9.-]+", ".", key).strip(".")
-    return make_msgid(idstring=safe, domain=domain) if not safe else f"<{safe}@{domain}>"
 
 
 def tracking_tag(directive_code: str, unit_code: str) -> str:
@@ -70,14 +61,14 @@ class Outgoing:
         return [*self.to, *self.cc]
 
 
-def compose(out: Outgoing) -> bytes:
+def compose(out: Outgoing, date: dt.datetime) -> bytes:
     """The message as bytes ready for SMTP or a Maildir, with CRLF line ends.
 
     yagmail lays out the message with a short stand-in for each attachment; the stand-ins are then replaced
     by the attachments' base64 text. The e-mail generator writes a payload line by line, which for a
     dispatch of ten thousand messages costs more than sending them; the splice costs a few copies.
     """
-    headers = {"Date": format_datetime(clock.now()), "Auto-Submitted": "auto-generated"}
+    headers = {"Date": format_datetime(date), "Auto-Submitted": "auto-generated"}
     if out.in_reply_to:
         headers["In-Reply-To"] = out.in_reply_to
         headers["References"] = out.in_reply_to
@@ -125,19 +116,3 @@ def _base64_lines(data: bytes) -> bytes:
 
 def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-@cache
-def mail_templates(folder: Path) -> jinja2.Environment:
-    """The clerk's e-mail bodies (``<purpose>.txt`` and ``<purpose>.html``); HTML is escaped, text is not."""
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(folder),
-        autoescape=jinja2.select_autoescape(["html"]),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-    )
-
-
-def render_bodies(folder: Path, purpose: str, context: dict[str, object]) -> tuple[str, str]:
-    env = mail_templates(folder)
-    return env.get_template(f"{purpose}.txt").render(context), env.get_template(f"{purpose}.html").render(context)

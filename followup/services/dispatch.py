@@ -1,32 +1,34 @@
-"""Dispatch: the directive reaches every addressed unit, exactly once.
+"""Issue and dispatch: the directive gets its number once, then reaches every addressed unit exactly once.
 
-The letter is numbered and rendered once per dispatch; each unit's message carries the letter and its
-own prefilled forms. Every message is a row (status ``pending``, a stable Message-ID) before it is
-sent and ``sent`` or ``failed`` after, each committed on its own: a run that crashes is repaired by
-running it again, which sends what is missing and, at most, the one message that was in flight.
+``issue`` is the văn thư's step: the next number of the register, the numbered letter written for signing.
+``dispatch`` sends each unit one message with the letter (or the signed PDF) and its own prefilled forms,
+through the one mail path (``services.outgoing``): a rerun sends what is missing, two runs at once send
+each message once.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy.orm import Session
-
 from followup.documents import letter as documents
-from followup.domain.config import Config, Directive, Recipients, Requirement, Unit, nfc
+from followup.domain.config import Config, Directive, Recipients, Requirement, Unit
 from followup.domain.periods import Due, first_due
+from followup.domain.states import Delivery, MessageKind, MessageStatus
 from followup.forms import identity as forms
 from followup.forms.prefill import UNIT_CODE, UNIT_NAME, FormTemplate
-from followup.mail.compose import Attachment, Outgoing, digest, new_message_id, render_bodies, tracking_tag
-from followup.services.delivery import Outcome
+from followup.mail.compose import Attachment, Outgoing, digest, tracking_tag
+from followup.mail.sender import Sender
+from followup.mail.templates import DirectiveMail, RequestItem
+from followup.services import outgoing
+from followup.services.outgoing import Outcome
 from followup.storage.models import Dispatch, OutgoingMessage
-from followup.storage.register import issue_number
-from followup.storage.repository import dispatch_messages, latest_dispatch, sync_directive, sync_recipients
+from followup.storage.uow import UnitOfWork
 
-PURPOSE = "directive"
+PURPOSE = "directive"  # the register's word for the letter of a directive
 FORM_EXT = {"children-list": "xlsx", "periodic-report": "docx"}
 
 
@@ -71,10 +73,10 @@ class Request:
         return FORM_EXT[self.requirement.form]
 
 
-def requests_for(directive: Directive, unit: Unit, on: dt.date) -> list[Request]:
+def requests_for(directive: Directive, unit: Unit, on: dt.date, tz: dt.tzinfo) -> list[Request]:
     """What a unit must send back: each requirement of its groups, for the period open on ``on``."""
     return [
-        Request(req, first_due(directive, req, on))
+        Request(req, first_due(directive, req, on, tz))
         for req in directive.requirements
         if set(req.from_groups).intersection(unit.groups)
     ]
@@ -84,7 +86,7 @@ def letter_filename(directive: Directive, number_label: str, ext: str = "docx") 
     return f"{directive.kind} số {number_label.replace('/', '-')}.{ext}"
 
 
-# --------------------------------------------------------------------------- rendered once per dispatch
+# --------------------------------------------------------------------------- rendered once per issue
 
 
 @dataclass
@@ -97,10 +99,6 @@ class MailKit:
     issued_on: dt.date
     letter: Attachment
     _forms: dict[tuple[str, str], FormTemplate] = field(default_factory=dict)
-
-    @property
-    def domain(self) -> str:
-        return self.config.recipients.office.email.rsplit("@", 1)[1]
 
     def form_for(self, request: Request, unit: Unit) -> Attachment:
         key = (request.requirement.code, str(request.due.period))
@@ -124,42 +122,31 @@ class MailKit:
             f"V/v {self.directive.subject}"
         )
 
-    def outgoing(self, unit: Unit, message_id: str) -> Outgoing:
+    def outgoing(self, unit: Unit, message: OutgoingMessage) -> Outgoing:
         office = self.config.recipients.office
         attachments = [self.letter]
         items = []
-        for request in requests_for(self.directive, unit, self.issued_on):
+        for request in requests_for(self.directive, unit, self.issued_on, self.config.tz):
             form = self.form_for(request, unit)
             attachments.append(form)
             items.append(
-                {"title": request.requirement.title, "deadline": request.deadline_text, "filename": form.filename}
+                RequestItem(title=request.requirement.title, deadline=request.deadline_text, filename=form.filename)
             )
-        context = {
-            "unit_name": unit.name,
-            "office_name": office.short_name,
-            "office_department": office.department,
-            "document_kind": self.directive.kind,
-            "number": self.number_label,
-            "issued_on": f"{self.issued_on:%d/%m/%Y}",
-            "subject": self.directive.subject,
-            "requests": items,
-            "tag": tracking_tag(self.directive.code, unit.code),
-        }
-        text, html = render_bodies(self.config.root / "templates" / "email", "directive", context)
-        return Outgoing(
-            message_id=message_id,
-            from_addr=office.email,
-            from_name=office.sender_name,
-            to=[unit.emails[0]],
-            cc=list(unit.emails[1:]),
-            subject=self.subject(unit),
-            text=text,
-            html=html,
-            attachments=attachments,
+        context = DirectiveMail(
+            unit_name=unit.name,
+            office_name=office.short_name,
+            office_department=office.department,
+            document_kind=self.directive.kind,
+            number=self.number_label,
+            issued_on=f"{self.issued_on:%d/%m/%Y}",
+            subject=self.directive.subject,
+            requests=items,
+            tag=tracking_tag(self.directive.code, unit.code),
         )
+        return outgoing.outgoing(self.config, message, context, attachments)
 
 
-# --------------------------------------------------------------------------- the service
+# --------------------------------------------------------------------------- the services
 
 
 @dataclass
@@ -170,55 +157,109 @@ class DispatchReport:
     outcomes: list[Outcome]
     where: str = ""
 
-    def count(self, status: str) -> int:
+    def count(self, status: Delivery) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
 
     @property
     def failed(self) -> list[Outcome]:
-        return [o for o in self.outcomes if o.status == "failed"]
+        return [o for o in self.outcomes if o.status == Delivery.FAILED]
+
+    @property
+    def waiting(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == Delivery.WAITING]
 
     @property
     def exit_code(self) -> int:
         return 1 if self.failed else 0
 
     def counts(self) -> dict[str, int]:
-        return {s: self.count(s) for s in ("sent", "skipped", "failed", "planned")}
+        return {s.value: self.count(s) for s in Delivery}
 
 
-def open_dispatch(
-    session: Session,
+class SignedCopyMismatch(ValueError):
+    """The signed PDF given to dispatch is not the issued letter."""
+
+
+def issue(uow: UnitOfWork, config: Config, directive: Directive, documents_dir: Path) -> Dispatch:
+    """The directive's issued letter: numbered from the register and written the first time, reused after.
+
+    Two runs at once number it once: the store keeps one issue per directive, and the run that loses the
+    race takes the winner's (its own number is rolled back with it, so the register keeps no gap)."""
+    uow.repo.sync_config(config, uow.now())
+    existing = uow.repo.dispatch_of(directive.code)
+    if existing is not None:
+        uow.commit()
+        return existing
+    now = uow.now()
+    number = uow.repo.issue_number(
+        year=now.year, symbol=directive.symbol, directive_code=directive.code, purpose=PURPOSE, at=now
+    )
+    letter = render_letter(config, directive, number.number, now.date())
+    folder = documents_dir / directive.code
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / letter_filename(directive, number.label)
+    path.write_bytes(letter)
+    row = Dispatch(
+        directive_code=directive.code,
+        number=number,
+        issued_on=now.date(),
+        letter_path=str(path),
+        letter_sha256=digest(letter),
+        created_at=now,
+    )
+    if uow.repo.add_unique(row):
+        uow.commit()
+        return row
+    uow.rollback()
+    path.unlink(missing_ok=True)
+    winner = uow.repo.dispatch_of(directive.code)
+    assert winner is not None
+    return winner
+
+
+def check_signed(dispatch: Dispatch, signed: Path) -> None:
+    """Refuse a signed PDF that does not carry the issued letter's number ("Số: 12/UBND-LĐTBXH")."""
+    from followup.documents.pdf import pdf_text
+
+    try:
+        text = pdf_text(signed.read_bytes())
+    except ValueError as exc:
+        raise SignedCopyMismatch(f"--signed {signed}: {exc}") from None
+    label = dispatch.number.label
+    squeezed = "".join(text.split())
+    if f"Số:{label}" not in squeezed and f"Số{label}" not in squeezed:
+        raise SignedCopyMismatch(
+            f"--signed {signed}: this PDF does not carry the number {label} of the issued letter "
+            f"({Path(dispatch.letter_path).name}); scan or export the signed copy of that letter"
+        )
+
+
+def dispatch(
+    uow: UnitOfWork,
+    sender: Sender,
     config: Config,
     directive: Directive,
-    now: dt.datetime,
     documents_dir: Path,
+    units: Sequence[str] | None = None,
+    resend: bool = False,
     signed: Path | None = None,
-) -> Dispatch:
-    """The directive's dispatch: created, numbered and rendered the first time; reused on every rerun."""
-    sync_recipients(session, config.recipients, now)
-    sync_directive(session, directive, now)
-    dispatch = latest_dispatch(session, directive.code)
-    if dispatch is None:
-        number = issue_number(
-            session, year=now.year, symbol=directive.symbol, directive_code=directive.code, purpose=PURPOSE, at=now
-        )
-        letter = render_letter(config, directive, number.number, now.date())
-        folder = documents_dir / directive.code
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / letter_filename(directive, number.label)
-        path.write_bytes(letter)
-        dispatch = Dispatch(
-            directive_code=directive.code,
-            number=number,
-            issued_on=now.date(),
-            letter_path=str(path),
-            letter_sha256=digest(letter),
-            created_at=now,
-        )
-        session.add(dispatch)
+    progress: Callable[[Outcome], None] | None = None,
+    stop: threading.Event | None = None,
+) -> DispatchReport:
+    """Send the issued letter and each unit's forms to every addressed unit (issued first if need be)."""
+    targets = addressed_units(directive, config.recipients, units)
+    issued = issue(uow, config, directive, documents_dir)
     if signed is not None:
-        dispatch.signed_path = str(signed.resolve())
-    session.commit()
-    return dispatch
+        check_signed(issued, signed)
+        issued.signed_path = str(signed.resolve())
+        uow.commit()
+    kit = mail_kit(config, directive, issued)
+    queue, skipped = queue_messages(uow, config, kit, issued, targets, resend)
+    by_code = {u.code: u for u in targets}
+    sent = outgoing.deliver(
+        uow, sender, queue, lambda m: kit.outgoing(by_code[m.unit_code or ""], m), progress, stop, ahead=4
+    )
+    return DispatchReport(directive.code, issued.number.label, Path(issued.letter_path), skipped + sent, sender.where)
 
 
 def render_letter(config: Config, directive: Directive, number: int | None, issued_on: dt.date) -> bytes:
@@ -226,51 +267,42 @@ def render_letter(config: Config, directive: Directive, number: int | None, issu
     return documents.render_letter(config.root / "templates" / "directive.docx", context)
 
 
-def mail_kit(config: Config, directive: Directive, dispatch: Dispatch) -> MailKit:
-    if dispatch.signed_path:
-        signed = Path(dispatch.signed_path)
+def mail_kit(config: Config, directive: Directive, issued: Dispatch) -> MailKit:
+    if issued.signed_path:
+        signed = Path(issued.signed_path)
         letter = Attachment(
-            letter_filename(directive, dispatch.number.label, signed.suffix.lstrip(".") or "pdf"), signed.read_bytes()
+            letter_filename(directive, issued.number.label, signed.suffix.lstrip(".") or "pdf"), signed.read_bytes()
         )
     else:
-        letter = Attachment(letter_filename(directive, dispatch.number.label), Path(dispatch.letter_path).read_bytes())
-    return MailKit(config, directive, dispatch.number.label, dispatch.issued_on, letter)
+        letter = Attachment(letter_filename(directive, issued.number.label), Path(issued.letter_path).read_bytes())
+    return MailKit(config, directive, issued.number.label, issued.issued_on, letter)
 
 
 def queue_messages(
-    session: Session, kit: MailKit, dispatch: Dispatch, units: Sequence[Unit], resend: bool, now: dt.datetime
+    uow: UnitOfWork, config: Config, kit: MailKit, issued: Dispatch, units: Sequence[Unit], resend: bool
 ) -> tuple[list[OutgoingMessage], list[Outcome]]:
-    """Rows for what must go out (created ``pending`` and committed before anything is sent), and the skips."""
+    """Rows for what must go out (recorded and committed before anything is sent), and the units skipped."""
     by_unit: dict[str, list[OutgoingMessage]] = {}
-    for message in dispatch_messages(session, dispatch.id, PURPOSE):
+    for message in uow.repo.messages_of_dispatch(issued.id, MessageKind.DIRECTIVE):
         by_unit.setdefault(message.unit_code or "", []).append(message)
     queue: list[OutgoingMessage] = []
     skipped: list[Outcome] = []
     for unit in units:
         history = by_unit.get(unit.code, [])
-        unsent = [m for m in history if m.status != "sent"]
+        unsent = [m for m in history if m.status != MessageStatus.SENT]
         if history and not resend and not unsent:
-            skipped.append(Outcome(unit.code, "skipped", "already sent"))
+            skipped.append(Outcome(unit.code, Delivery.SKIPPED, "already sent"))
             continue
-        if unsent:
-            message = unsent[-1]  # a crashed or failed try: same Message-ID, sent again
-        else:
-            message = OutgoingMessage(
-                message_id=new_message_id(
-                    kit.domain, f"{dispatch.directive_code}.{dispatch.id}.{unit.code}.{len(history) + 1}"
-                ),
-                dispatch_id=dispatch.id,
-                directive_code=dispatch.directive_code,
-                unit_code=unit.code,
-                purpose=PURPOSE,
-                recipients=list(unit.emails),
-                subject=nfc(kit.subject(unit)),
-                status="pending",
-                created_at=now,
+        queue.append(
+            unsent[-1]  # a crashed or failed try: sent again with the same Message-ID
+            if unsent
+            else outgoing.record(
+                uow, config, MessageKind.DIRECTIVE, f"{issued.directive_code}.{unit.code}",
+                recipients=unit.emails, subject=kit.subject(unit), unit_code=unit.code,
+                directive_code=issued.directive_code, dispatch_id=issued.id, attempt=len(history) + 1,
             )
-            session.add(message)
-        queue.append(message)
-    session.commit()
+        )  # fmt: skip
+    uow.commit()
     return queue, skipped
 
 
@@ -278,9 +310,12 @@ def plan(config: Config, directive: Directive, units: Sequence[Unit], on: dt.dat
     """A dry run: what each unit would receive; nothing is numbered, recorded or sent."""
     outcomes = []
     for unit in units:
-        files = [f"{r.requirement.code} ({r.due.period}, {r.deadline_text})" for r in requests_for(directive, unit, on)]
+        files = [
+            f"{r.requirement.code} ({r.due.period}, {r.deadline_text})"
+            for r in requests_for(directive, unit, on, config.tz)
+        ]
         outcomes.append(
-            Outcome(unit.code, "planned", f"{', '.join(unit.emails)} ← letter + {', '.join(files) or 'no form'}")
+            Outcome(unit.code, Delivery.PLANNED, f"{', '.join(unit.emails)} ← letter + {', '.join(files) or 'no form'}")
         )
     return outcomes
 
@@ -294,7 +329,7 @@ def write_draft(config: Config, directive: Directive, folder: Path, on: dt.date)
     written[0].write_bytes(letter)
     seen: set[str] = set()
     for unit in addressed_units(directive, config.recipients):
-        for request in requests_for(directive, unit, on):
+        for request in requests_for(directive, unit, on, config.tz):
             if request.requirement.code in seen:
                 continue
             seen.add(request.requirement.code)

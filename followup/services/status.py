@@ -1,7 +1,7 @@
-"""The status report of a directive: per requirement and period, who has replied, on time or late.
+"""The status of a directive: per requirement and period, who has replied, on time or late.
 
-Reads the store with one query and computes with followup.domain.tracking; imports no Prefect, so
-`followup status` answers at once.
+Reads the store with one query and computes with the pure rules of ``domain.tracking``; imports no
+Prefect, so `followup status` answers at once.
 """
 
 from __future__ import annotations
@@ -9,17 +9,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy.orm import Session
-
-from followup.domain.clock import OFFICE_TZ
 from followup.domain.config import Config, Directive
 from followup.domain.periods import Due, Period, due_for, dues
 from followup.domain.tracking import Fact, SlotStatus, slot_status
-from followup.storage.repository import submission_facts
+from followup.storage.uow import UnitOfWork
 
 
 def directive_status(
-    session: Session,
+    uow: UnitOfWork,
     config: Config,
     directive: Directive,
     as_of: dt.datetime,
@@ -30,7 +27,7 @@ def directive_status(
     if requirement is not None:
         directive.requirement(requirement)  # KeyError names an unknown requirement
     wanted = Period.parse(period) if period else None  # ValueError says how to write one
-    facts = submission_facts(session, directive.code)
+    facts = uow.repo.submission_facts(directive.code)
     unplaced = facts.get((None, None), {})
     slots = []
     for req in directive.requirements:
@@ -39,13 +36,13 @@ def directive_status(
         chosen: list[Due]
         if wanted:
             try:
-                chosen = [due_for(directive, req, wanted)]
+                chosen = [due_for(directive, req, wanted, config.tz)]
             except ValueError:
                 if requirement:
                     raise
                 continue
         else:
-            chosen = dues(directive, req, as_of.date())
+            chosen = dues(directive, req, as_of.date(), config.tz)
         units = [u.code for u in config.recipients.units_in(req.from_groups)]
         for due in chosen:
             slot_facts = facts.get((req.code, str(due.period)), {})
@@ -53,6 +50,15 @@ def directive_status(
     if wanted and not slots:
         raise ValueError(f"no requirement of {directive.code} has a period {wanted}")
     return slots
+
+
+def all_counts(uow: UnitOfWork, config: Config, as_of: dt.datetime) -> list[dict[str, Any]]:
+    """Counts per directive, requirement and period (no names): what the Prefect artifact shows."""
+    return [
+        {"directive": s.directive, "requirement": s.requirement, "period": s.period, **s.counts()}
+        for directive in config.directives.values()
+        for s in directive_status(uow, config, directive, as_of)
+    ]
 
 
 def with_unplaced(facts: dict[str, list[Fact]], unplaced: dict[str, list[Fact]], due: Due) -> dict[str, list[Fact]]:
@@ -66,7 +72,7 @@ def with_unplaced(facts: dict[str, list[Fact]], unplaced: dict[str, list[Fact]],
     return merged
 
 
-def status_json(slots: list[SlotStatus], names: dict[str, str]) -> dict[str, Any]:
+def status_json(slots: list[SlotStatus], names: dict[str, str], tz: dt.tzinfo) -> dict[str, Any]:
     """The documented JSON shape of `followup status --json` (see README)."""
     return {
         "as_of": slots[0].as_of.isoformat() if slots else None,
@@ -82,7 +88,7 @@ def status_json(slots: list[SlotStatus], names: dict[str, str]) -> dict[str, Any
                         "unit": u.unit,
                         "name": names.get(u.unit, ""),
                         "state": u.state,
-                        "received_at": u.received_at.astimezone(OFFICE_TZ).isoformat() if u.received_at else None,
+                        "received_at": u.received_at.astimezone(tz).isoformat() if u.received_at else None,
                         "replies": u.replies,
                         "overdue": u.overdue,
                     }

@@ -6,6 +6,9 @@ clerk never runs a migration by hand.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,7 +22,7 @@ if TYPE_CHECKING:
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 #: The newest migration; a test keeps it equal to Alembic's head. Checking it spares every command the
 #: import of Alembic (a quarter of a second) when the schema is already current.
-SCHEMA_REVISION = "0002"
+SCHEMA_REVISION = "0003"
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -63,12 +66,28 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision (idempotent)."""
+    """Bring the schema to the newest revision (idempotent; two processes at once migrate once)."""
     if current_revision(engine) == SCHEMA_REVISION:
         return
     from alembic import command
 
-    command.upgrade(alembic_config(engine), "head")
+    with _migration_lock(engine):
+        command.upgrade(alembic_config(engine), "head")  # reads the revision again, under the lock
+
+
+@contextlib.contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    """PostgreSQL: the env takes an advisory lock in the migration's transaction. SQLite: a lock file."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        yield
+        return
+    with open(f"{database}.migrate.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def open_database(url: str) -> sessionmaker[Session]:

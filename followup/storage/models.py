@@ -7,11 +7,14 @@ and texts as they were when a message went out. Every outgoing message is a row 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar
 
 from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
+
+from followup.domain.states import IncomingStatus, MessageKind, MessageStatus, SubmissionStatus
 
 
 class UtcDateTime(TypeDecorator[dt.datetime]):
@@ -24,13 +27,33 @@ class UtcDateTime(TypeDecorator[dt.datetime]):
         if value is None:
             return None
         if value.tzinfo is None:
-            raise ValueError("naive datetime given to the database; use followup.domain.clock.now()")
+            raise ValueError("naive datetime given to the database; use the Clock of followup.domain.clock")
         return value.astimezone(dt.UTC)
 
     def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
         if value is None:
             return None
         return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+class StateColumn(TypeDecorator[E]):
+    """A state kept as its string, read back as its enum, so no layer compares bare strings."""
+
+    impl = String(16)
+    cache_ok = True
+
+    def __init__(self, enum: type[E]):
+        super().__init__()
+        self.enum = enum
+
+    def process_bind_param(self, value: E | str | None, dialect: Any) -> str | None:
+        return None if value is None else self.enum(value).value
+
+    def process_result_value(self, value: str | None, dialect: Any) -> E | None:
+        return None if value is None else self.enum(value)
 
 
 class Base(DeclarativeBase):
@@ -85,12 +108,15 @@ class IssuedNumber(Base):
 
 
 class Dispatch(Base):
-    """One issue of a directive's letter: numbered and rendered once, then sent to every unit."""
+    """The issue of a directive's letter: numbered and rendered once, then sent to every unit.
+
+    One per directive (a unique index): two runs at once cannot number it twice."""
 
     __tablename__ = "dispatches"
+    __table_args__ = (Index("uq_dispatches_directive_code", "directive_code", unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    directive_code: Mapped[str] = mapped_column(ForeignKey("directives.code"), index=True)
+    directive_code: Mapped[str] = mapped_column(ForeignKey("directives.code"))
     number_id: Mapped[int] = mapped_column(ForeignKey("issued_numbers.id"), unique=True)
     issued_on: Mapped[dt.date]
     letter_path: Mapped[str] = mapped_column(Text)
@@ -112,10 +138,10 @@ class OutgoingMessage(Base):
     dispatch_id: Mapped[int | None] = mapped_column(ForeignKey("dispatches.id"))
     directive_code: Mapped[str | None] = mapped_column(ForeignKey("directives.code"))
     unit_code: Mapped[str | None] = mapped_column(String(64), index=True)
-    purpose: Mapped[str] = mapped_column(String(32))  # directive, acknowledgement, reminder, summary
+    purpose: Mapped[MessageKind] = mapped_column(StateColumn(MessageKind))
     recipients: Mapped[list[str]]
     subject: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending, sent, failed
+    status: Mapped[MessageStatus] = mapped_column(StateColumn(MessageStatus), default=MessageStatus.PENDING, index=True)
     attempts: Mapped[int] = mapped_column(default=0)
     error: Mapped[str | None] = mapped_column(Text)
     size: Mapped[int | None]
@@ -123,6 +149,8 @@ class OutgoingMessage(Base):
     created_at: Mapped[dt.datetime]
     sent_at: Mapped[dt.datetime | None]
     incoming_id: Mapped[int | None] = mapped_column(ForeignKey("incoming_messages.id"), index=True)  # answers
+    claimed_by: Mapped[str | None] = mapped_column(String(64))  # the run sending it, until claimed_until
+    claimed_until: Mapped[dt.datetime | None]
 
 
 class IncomingMessage(Base):
@@ -141,8 +169,12 @@ class IncomingMessage(Base):
     subject: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[dt.datetime]  # the moment that counts for "on time"
     collected_at: Mapped[dt.datetime]
-    status: Mapped[str] = mapped_column(String(16), default="stored", index=True)  # stored, processed, failed
+    status: Mapped[IncomingStatus] = mapped_column(
+        StateColumn(IncomingStatus), default=IncomingStatus.STORED, index=True
+    )
     error: Mapped[str | None] = mapped_column(Text)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))  # the run interpreting it, until claimed_until
+    claimed_until: Mapped[dt.datetime | None]
 
 
 class Submission(Base):
@@ -167,7 +199,7 @@ class Submission(Base):
     period: Mapped[str | None] = mapped_column(String(16))
     unit_code: Mapped[str | None] = mapped_column(String(64))
     received_at: Mapped[dt.datetime]
-    status: Mapped[str] = mapped_column(String(16))  # accepted, rejected, triage, superseded, discarded
+    status: Mapped[SubmissionStatus] = mapped_column(StateColumn(SubmissionStatus))
     reason: Mapped[str | None] = mapped_column(Text)  # why it waits in triage or was discarded
     evidence: Mapped[list[str]]
     problems: Mapped[list[dict[str, Any]]]

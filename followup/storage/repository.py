@@ -1,92 +1,302 @@
-"""Reading and writing the store: small functions the service layer calls, no rules of their own."""
+"""Every query of the product: the service layer reads and writes the store only through here.
+
+No rules live here beyond what makes a write safe when two runs work at once: a register number is
+taken under a unique constraint, and a piece of work (a stored message to interpret, a message to send)
+is claimed with a conditional update that only one run can win (after ``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL, so runs pass each other instead of waiting). A claim is a lease: a crashed run gives it up
+when ``claimed_until`` passes.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from followup.domain.config import Directive, Recipients
+from followup.domain.config import Config, Directive, Recipients
+from followup.domain.states import IncomingStatus, MessageKind, MessageStatus, SubmissionStatus
 from followup.domain.tracking import Fact
-from followup.storage.models import DirectiveRow, Dispatch, OutgoingMessage, Submission, UnitRow
+from followup.storage.models import (
+    ChildRecord,
+    DirectiveRow,
+    Dispatch,
+    IncomingMessage,
+    IssuedNumber,
+    OutgoingMessage,
+    Submission,
+    UnitRow,
+)
+
+Slot = tuple[str | None, str | None, str | None]  # directive, requirement, period
 
 
-def sync_recipients(session: Session, recipients: Recipients, now: dt.datetime) -> None:
-    """Copy recipients.yaml into the store; units removed from the file stay, marked inactive."""
-    existing = {row.code: row for row in session.scalars(select(UnitRow))}
-    listed = set()
-    for unit in recipients.units:
-        listed.add(unit.code)
-        values = {"name": unit.name, "kind": unit.kind.value, "emails": list(unit.emails), "groups": list(unit.groups)}
-        row = existing.get(unit.code)
+class Repository:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def add(self, row: Any) -> None:
+        self.session.add(row)
+
+    def flush(self) -> None:
+        self.session.flush()
+
+    def add_unique(self, row: Any) -> bool:
+        """Add a row under a savepoint; False (and nothing added) if a unique key says it exists already."""
+        try:
+            with self.session.begin_nested():
+                self.session.add(row)
+            return True
+        except IntegrityError:
+            return False
+
+    # ------------------------------------------------------------------ the clerk's files, copied
+
+    def sync_config(self, config: Config, now: dt.datetime) -> None:
+        """Copy recipients.yaml and the directives into the store (history keeps names as they were)."""
+        self.sync_recipients(config.recipients, now)
+        for directive in config.directives.values():
+            self.sync_directive(directive, now)
+
+    def sync_recipients(self, recipients: Recipients, now: dt.datetime) -> None:
+        """Units removed from the file stay, marked inactive."""
+        existing = {row.code: row for row in self.session.scalars(select(UnitRow))}
+        listed = set()
+        for unit in recipients.units:
+            listed.add(unit.code)
+            values = {
+                "name": unit.name,
+                "kind": unit.kind.value,
+                "emails": list(unit.emails),
+                "groups": list(unit.groups),
+            }
+            row = existing.get(unit.code)
+            if row is None:
+                self.add_unique(UnitRow(code=unit.code, active=True, updated_at=now, **values))
+            elif any(getattr(row, k) != v for k, v in values.items()) or not row.active:
+                for key, value in values.items():
+                    setattr(row, key, value)
+                row.active, row.updated_at = True, now
+        for code, row in existing.items():
+            if code not in listed and row.active:
+                row.active, row.updated_at = False, now
+
+    def sync_directive(self, directive: Directive, now: dt.datetime) -> None:
+        definition = directive.model_dump(mode="json")
+        values = {
+            "symbol": directive.symbol,
+            "year": directive.year,
+            "subject": directive.subject,
+            "definition": definition,
+        }
+        row = self.session.get(DirectiveRow, directive.code)
         if row is None:
-            session.add(UnitRow(code=unit.code, active=True, updated_at=now, **values))
-        elif any(getattr(row, k) != v for k, v in values.items()) or not row.active:
+            self.add_unique(DirectiveRow(code=directive.code, updated_at=now, **values))
+        elif row.definition != definition:
             for key, value in values.items():
                 setattr(row, key, value)
-            row.active, row.updated_at = True, now
-    for code, row in existing.items():
-        if code not in listed and row.active:
-            row.active, row.updated_at = False, now
+            row.updated_at = now
 
+    # ------------------------------------------------------------------ the register and the issue
 
-def sync_directive(session: Session, directive: Directive, now: dt.datetime) -> DirectiveRow:
-    definition = directive.model_dump(mode="json")
-    row = session.get(DirectiveRow, directive.code)
-    if row is None:
-        row = DirectiveRow(
-            code=directive.code,
-            symbol=directive.symbol,
-            year=directive.year,
-            subject=directive.subject,
-            definition=definition,
-            updated_at=now,
+    def issue_number(
+        self, *, year: int, symbol: str, directive_code: str, purpose: str, at: dt.datetime
+    ) -> IssuedNumber:
+        """The next number of the register of outgoing documents (per year and symbol, never reused)."""
+        for _ in range(5):
+            last = self.session.scalar(
+                select(func.max(IssuedNumber.number)).where(IssuedNumber.year == year, IssuedNumber.symbol == symbol)
+            )
+            entry = IssuedNumber(
+                year=year,
+                symbol=symbol,
+                number=(last or 0) + 1,
+                directive_code=directive_code,
+                purpose=purpose,
+                issued_at=at,
+            )
+            if self.add_unique(entry):
+                return entry
+        raise RuntimeError(f"could not take a number in the register for {year} {symbol}; try again")
+
+    def dispatch_of(self, directive_code: str) -> Dispatch | None:
+        return self.session.scalars(select(Dispatch).where(Dispatch.directive_code == directive_code)).first()
+
+    # ------------------------------------------------------------------ outgoing messages
+
+    def outgoing(self, message_id: str) -> OutgoingMessage | None:
+        return self.session.scalars(select(OutgoingMessage).where(OutgoingMessage.message_id == message_id)).first()
+
+    def messages_of_dispatch(self, dispatch_id: int, kind: MessageKind) -> list[OutgoingMessage]:
+        return list(
+            self.session.scalars(
+                select(OutgoingMessage)
+                .where(OutgoingMessage.dispatch_id == dispatch_id, OutgoingMessage.purpose == kind)
+                .order_by(OutgoingMessage.id)
+            )
         )
-        session.add(row)
-    elif row.definition != definition:
-        row.symbol, row.year, row.subject, row.definition, row.updated_at = (
-            directive.symbol,
-            directive.year,
-            directive.subject,
-            definition,
-            now,
+
+    def unsent(self, kind: MessageKind) -> list[OutgoingMessage]:
+        return list(
+            self.session.scalars(
+                select(OutgoingMessage)
+                .where(OutgoingMessage.purpose == kind, OutgoingMessage.status != MessageStatus.SENT)
+                .order_by(OutgoingMessage.id)
+            )
         )
-    return row
 
-
-def latest_dispatch(session: Session, directive_code: str) -> Dispatch | None:
-    return session.scalars(
-        select(Dispatch).where(Dispatch.directive_code == directive_code).order_by(Dispatch.id.desc()).limit(1)
-    ).first()
-
-
-def dispatch_messages(session: Session, dispatch_id: int, purpose: str) -> list[OutgoingMessage]:
-    return list(
-        session.scalars(
-            select(OutgoingMessage)
-            .where(OutgoingMessage.dispatch_id == dispatch_id, OutgoingMessage.purpose == purpose)
-            .order_by(OutgoingMessage.id)
+    def count_answers(self, incoming_id: int) -> int:
+        return (
+            self.session.scalar(
+                select(func.count(OutgoingMessage.id)).where(
+                    OutgoingMessage.incoming_id == incoming_id, OutgoingMessage.purpose == MessageKind.ANSWER
+                )
+            )
+            or 0
         )
-    )
 
+    def claim_message(self, message: OutgoingMessage, run: str, now: dt.datetime, lease: dt.timedelta) -> bool:
+        """Take a message for sending; False when it was sent, or another run holds it."""
+        won = self.session.execute(
+            update(OutgoingMessage)
+            .where(
+                OutgoingMessage.id == message.id,
+                or_(
+                    OutgoingMessage.status.in_((MessageStatus.PENDING, MessageStatus.FAILED)),
+                    (OutgoingMessage.status == MessageStatus.SENDING) & (OutgoingMessage.claimed_until < now),
+                ),
+            )
+            .values(status=MessageStatus.SENDING, claimed_by=run, claimed_until=now + lease)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        self.session.commit()
+        self.session.refresh(message)
+        return won == 1
 
-def submission_facts(
-    session: Session, directive_code: str
-) -> dict[tuple[str | None, str | None], dict[str, list[Fact]]]:
-    """(requirement, period) -> unit -> facts, for the status of a directive; one query.
+    def sent_threads(self) -> dict[str, tuple[str | None, str | None]]:
+        """Message-ID -> (directive, unit) of everything we sent, for matching replies by thread."""
+        return {
+            mid: (directive, unit)
+            for mid, directive, unit in self.session.execute(
+                select(OutgoingMessage.message_id, OutgoingMessage.directive_code, OutgoingMessage.unit_code)
+            )
+        }
 
-    Replies whose requirement is not known yet (waiting in triage, unreadable) come under (None, None)."""
-    rows = session.execute(
-        select(
-            Submission.requirement_code,
-            Submission.period,
-            Submission.unit_code,
-            Submission.status,
-            Submission.received_at,
-        ).where(Submission.directive_code == directive_code, Submission.unit_code.is_not(None))
-    )
-    out: dict[tuple[str | None, str | None], dict[str, list[Fact]]] = {}
-    for requirement, period, unit, status, received in rows:
-        out.setdefault((requirement, period), {}).setdefault(unit, []).append(Fact(unit, status, received))
-    return out
+    # ------------------------------------------------------------------ incoming messages
+
+    def incoming(self, incoming_id: int) -> IncomingMessage | None:
+        return self.session.get(IncomingMessage, incoming_id)
+
+    def incoming_by_key(self, dedup_key: str) -> IncomingMessage | None:
+        return self.session.scalars(select(IncomingMessage).where(IncomingMessage.dedup_key == dedup_key)).first()
+
+    def claim_stored(self, run: str, now: dt.datetime, lease: dt.timedelta, limit: int = 50) -> list[int]:
+        """Stored messages this run now interprets (and abandoned claims whose lease has passed)."""
+        claimable = or_(
+            IncomingMessage.status == IncomingStatus.STORED,
+            (IncomingMessage.status == IncomingStatus.PROCESSING) & (IncomingMessage.claimed_until < now),
+        )
+        candidates = list(
+            self.session.scalars(
+                select(IncomingMessage.id)
+                .where(claimable)
+                .order_by(IncomingMessage.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        won = []
+        for incoming_id in candidates:
+            taken = self.session.execute(
+                update(IncomingMessage)
+                .where(IncomingMessage.id == incoming_id, claimable)
+                .values(status=IncomingStatus.PROCESSING, claimed_by=run, claimed_until=now + lease)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if taken == 1:
+                won.append(incoming_id)
+        self.session.commit()
+        return won
+
+    def mark_failed(self, incoming_id: int, error: str) -> None:
+        self.session.execute(
+            update(IncomingMessage)
+            .where(IncomingMessage.id == incoming_id)
+            .values(status=IncomingStatus.FAILED, error=error, claimed_by=None, claimed_until=None)
+        )
+
+    # ------------------------------------------------------------------ submissions
+
+    def submission(self, submission_id: int) -> Submission | None:
+        return self.session.get(Submission, submission_id)
+
+    def submissions_of(self, incoming_id: int) -> list[Submission]:
+        return list(
+            self.session.scalars(
+                select(Submission).where(Submission.incoming_id == incoming_id).order_by(Submission.id)
+            )
+        )
+
+    def add_children(self, submission: Submission, rows: Iterable[ChildRecord]) -> None:
+        self.session.flush()  # the submission's id
+        for row in rows:
+            row.submission_id = submission.id
+            self.session.add(row)
+
+    def accepted(self) -> list[tuple[str | None, str | None, str | None, str | None, dict[str, Any]]]:
+        """(directive, requirement, period, unit, summary) of every accepted reply, oldest first."""
+        rows = self.session.execute(
+            select(
+                Submission.directive_code,
+                Submission.requirement_code,
+                Submission.period,
+                Submission.unit_code,
+                Submission.summary,
+            )
+            .where(Submission.status == SubmissionStatus.ACCEPTED)
+            .order_by(Submission.id)
+        )
+        return [tuple(row) for row in rows]  # type: ignore[misc]
+
+    def supersede(self, directive: str, requirement: str, period: str, unit: str) -> None:
+        self.session.execute(
+            update(Submission)
+            .where(
+                Submission.directive_code == directive,
+                Submission.requirement_code == requirement,
+                Submission.period == period,
+                Submission.unit_code == unit,
+                Submission.status == SubmissionStatus.ACCEPTED,
+            )
+            .values(status=SubmissionStatus.SUPERSEDED)
+            .execution_options(synchronize_session=False)
+        )
+
+    def waiting_in_triage(self) -> Sequence[tuple[Submission, IncomingMessage]]:
+        return self.session.execute(
+            select(Submission, IncomingMessage)
+            .join(IncomingMessage, Submission.incoming_id == IncomingMessage.id)
+            .where(Submission.status == SubmissionStatus.TRIAGE)
+            .order_by(Submission.id)
+        ).all()  # type: ignore[return-value]
+
+    def submission_facts(self, directive_code: str) -> dict[Slot, dict[str, list[Fact]]]:
+        """(requirement, period) -> unit -> facts, for the status of a directive; one query.
+
+        Replies whose requirement is not known yet (waiting in triage, unreadable) come under (None, None)."""
+        rows = self.session.execute(
+            select(
+                Submission.requirement_code,
+                Submission.period,
+                Submission.unit_code,
+                Submission.status,
+                Submission.received_at,
+            ).where(Submission.directive_code == directive_code, Submission.unit_code.is_not(None))
+        )
+        out: dict[Any, dict[str, list[Fact]]] = {}
+        for requirement, period, unit, status, received in rows:
+            out.setdefault((requirement, period), {}).setdefault(unit, []).append(Fact(unit, status, received))
+        return out

@@ -27,10 +27,10 @@ from followup.documents.letter import (
     parse_emphasis,
     render_letter,
     template_variables,
-    to_pdf,
     vn_date_line,
     vn_date_parts,
 )
+from followup.documents.libreoffice import to_pdf
 from followup.domain.config import Config, Directive, load_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -295,5 +295,5 @@ def test_pdf_conversion(config: Config, directive: Directive, tmp_path: Path) ->
 
 
 def test_to_pdf_without_libreoffice_returns_none(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.setattr("followup.documents.libreoffice.shutil.which", lambda name: None)
     assert to_pdf(tmp_path / "letter.docx", tmp_path) is None

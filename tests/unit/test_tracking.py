@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
-from followup.domain.clock import OFFICE_TZ
 from followup.domain.periods import Due, Period
 from followup.domain.tracking import Fact, slot_status
 
-DUE = Due("danh-sach-tre-em", Period(2023), dt.date(2023, 2, 20), dt.datetime(2023, 2, 21, tzinfo=OFFICE_TZ))
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+DUE = Due("danh-sach-tre-em", Period(2023), dt.date(2023, 2, 20), dt.datetime(2023, 2, 21, tzinfo=TZ))
 
 
 def at(day: int, hour: int = 9, month: int = 2) -> dt.datetime:
-    return dt.datetime(2023, month, day, hour, tzinfo=OFFICE_TZ)
+    return dt.datetime(2023, month, day, hour, tzinfo=TZ)
 
 
 FACTS = {

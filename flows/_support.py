@@ -1,0 +1,35 @@
+"""What the flows share: the parts of the product, retry conditions, and the hooks of the clerk's terminal.
+
+A run started by the clerk at the keyboard is *attended*: it shows progress, stops cleanly on Ctrl-C
+(``STOP``), and does not retry a dead server for minutes (the clerk gets one line at once). A scheduled run
+is unattended and retries briefly.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from followup.bootstrap import App, bootstrap
+from followup.services.outgoing import Outcome
+from followup.settings import Settings
+
+#: Set by the command line on Ctrl-C: the mail path stops after the message in flight.
+STOP = threading.Event()
+#: Set by the command line to show progress; the flows themselves only count.
+on_progress: Callable[[Outcome], None] | None = None
+
+
+def app(settings: Settings | None = None) -> App:
+    return bootstrap(settings)
+
+
+def retry_if(*kinds: type[BaseException], unless: tuple[type[BaseException], ...] = ()) -> Callable[..., bool]:
+    """A Prefect retry condition: retry only on these errors (a dead server), never on a bug or bad data."""
+
+    def condition(task: Any, task_run: Any, state: Any) -> bool:
+        error = state.result(raise_on_failure=False)
+        return isinstance(error, kinds) and not isinstance(error, unless)
+
+    return condition

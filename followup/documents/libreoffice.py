@@ -1,0 +1,57 @@
+"""LibreOffice at the edge: the letter to PDF, and a unit's .xls/.doc to .xlsx/.docx, when it is installed.
+
+Each conversion gets a throw-away profile, so conversions run while the clerk has LibreOffice open, and
+in parallel. Without ``soffice`` on PATH the callers get None and carry on (the .docx is then what is sent;
+the unit is asked for .xlsx/.docx).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+PDF_TIMEOUT = 180  # seconds; a cold LibreOffice start with a fresh profile takes several
+LEGACY = {"xls": "xlsx", "doc": "docx"}
+
+
+def _convert(source: Path, target: str, out_dir: Path, timeout: float) -> Path | None:
+    soffice = shutil.which("soffice")
+    if soffice is None:
+        return None
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="followup-lo-") as profile:
+        command = [
+            soffice, f"-env:UserInstallation={Path(profile).resolve().as_uri()}", "--headless",
+            "--convert-to", target, "--outdir", str(out_dir), str(source),
+        ]  # fmt: skip
+        subprocess.run(command, check=True, capture_output=True, timeout=timeout)
+    out = out_dir / f"{source.stem}.{target}"
+    return out if out.exists() else None
+
+
+def to_pdf(docx_path: Path, out_dir: Path, timeout: float = PDF_TIMEOUT) -> Path | None:
+    """The PDF of a .docx; None without LibreOffice; RuntimeError saying why when the conversion fails."""
+    try:
+        pdf = _convert(docx_path, "pdf", out_dir, timeout)
+    except subprocess.CalledProcessError as exc:
+        detail = exc.stderr.decode(errors="replace").strip()
+        raise RuntimeError(f"LibreOffice could not convert {docx_path.name} to PDF: {detail}") from exc
+    except subprocess.TimeoutExpired as exc:
+        raise RuntimeError(f"LibreOffice took more than {timeout:.0f} s to convert {docx_path.name}") from exc
+    if pdf is None and shutil.which("soffice"):
+        raise RuntimeError(f"LibreOffice reported success but wrote no PDF of {docx_path.name} in {out_dir}")
+    return pdf
+
+
+def convert_legacy(data: bytes, ext: str) -> bytes | None:
+    """.xls/.doc to .xlsx/.docx; None without LibreOffice or when it fails."""
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp) / f"reply.{ext}"
+        source.write_bytes(data)
+        try:
+            out = _convert(source, LEGACY[ext], Path(tmp), 120)
+        except (subprocess.SubprocessError, OSError):
+            return None
+        return out.read_bytes() if out else None

@@ -1,0 +1,322 @@
+"""Step 2 of collecting: each stored message is matched, read, checked, recorded and answered.
+
+Works from the store, so it can be rerun over what was received. Each file is matched to its unit,
+requirement and period (strongest evidence first), read and checked; a conflict or a gap sends it to
+triage with the reason. One answer per message is queued through the one mail path.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from followup.documents.libreoffice import LEGACY, convert_legacy
+from followup.domain.config import Config
+from followup.domain.matching import Known, Match, NoMatch, agreed_unit, match, message_evidence
+from followup.domain.periods import Period, due_for, dues
+from followup.domain.states import IncomingStatus, SubmissionStatus
+from followup.forms.identity import FormIdentity, UnreadableForm, read_identity
+from followup.forms.review import Verdict, cross_check, problem_record, review
+from followup.mail import parse as mail_in
+from followup.mail.parse import IncomingFile, parse_message
+from followup.services import answers
+from followup.services.store import own_addresses
+from followup.storage.models import ChildRecord, IncomingMessage, Submission
+from followup.storage.uow import UnitOfWork
+
+FORM_KINDS = {"xlsx": "children-list", "docx": "periodic-report"}
+#: How long a run holds a stored message it interprets before another run may take it over.
+LEASE = dt.timedelta(minutes=10)
+
+
+@dataclass
+class ProcessResult:
+    messages: int = 0
+    failed: int = 0
+    submissions: dict[str, int] = field(default_factory=dict)
+    answers: int = 0
+
+    def add(self, status: str) -> None:
+        self.submissions[status] = self.submissions.get(status, 0) + 1
+
+
+def known_from(uow: UnitOfWork, config: Config) -> Known:
+    sent = uow.repo.sent_threads()
+    addresses = {email.lower(): unit.code for unit in config.recipients.units for email in unit.emails}
+    return Known(sent, addresses, own_addresses(config))
+
+
+def open_slots(config: Config, now: dt.datetime) -> dict[str, dict[str, list[tuple[str, str, str]]]]:
+    """kind of file -> unit -> the (directive, requirement, period) it owes with that kind of file."""
+    slots: dict[str, dict[str, list[tuple[str, str, str]]]] = {"xlsx": {}, "docx": {}}
+    for directive in config.directives.values():
+        for requirement in directive.requirements:
+            kind = "xlsx" if requirement.form == "children-list" else "docx"
+            periods = [d for d in dues(directive, requirement, now.date(), config.tz) if d.cutoff.year >= now.year - 1]
+            for unit in config.recipients.units_in(requirement.from_groups):
+                for due in periods[-1:]:  # the latest open period
+                    slots[kind].setdefault(unit.code, []).append((directive.code, requirement.code, str(due.period)))
+    return slots
+
+
+class Interpreter:
+    """Interprets stored messages against the configuration; one instance per run and unit of work."""
+
+    def __init__(self, uow: UnitOfWork, config: Config):
+        self.uow, self.repo, self.config, self.files, self.now = uow, uow.repo, config, uow.files, uow.now
+        self.known = known_from(uow, config)
+        self.slots = open_slots(config, self.now())
+        self.units = {u.code: u for u in config.recipients.units}
+        self._asked: dict[tuple[str, ...], frozenset[str]] = {}
+        self._remember_accepted()
+
+    def asked(self, groups: list[str]) -> frozenset[str]:
+        """The codes of the units a requirement asks (computed once per group set and run)."""
+        key = tuple(sorted(groups))
+        if key not in self._asked:
+            self._asked[key] = frozenset(u.code for u in self.config.recipients.units_in(groups))
+        return self._asked[key]
+
+    def _remember_accepted(self) -> None:
+        """Each unit's latest count of children in special circumstances, for the list-against-report check."""
+        self.special: dict[tuple[str | None, str | None, str], int] = {}
+        for directive, _requirement, period, unit, summary in self.repo.accepted():
+            if "special" in summary and period and unit:
+                self.special[(directive, unit, period[:4])] = summary["special"]
+
+    def process_stored(self) -> ProcessResult:
+        """Interpret every stored message this run can claim, one transaction each.
+
+        A message that breaks the reader is marked ``failed`` and kept; the run goes on. Two runs at once
+        claim different messages; a run that crashed gives its claims up when their lease passes."""
+        result = ProcessResult()
+        self.repo.sync_config(self.config, self.now())
+        self.uow.commit()
+        while ids := self.repo.claim_stored(self.uow.run_id, self.now(), LEASE):
+            for incoming_id in ids:
+                result.messages += 1
+                try:
+                    self.process_one(incoming_id, result)
+                except Exception as exc:  # kept and reported; never the content, which may name children
+                    self.uow.rollback()
+                    self._remember_accepted()
+                    self.repo.mark_failed(incoming_id, f"{type(exc).__name__} while reading message {incoming_id}")
+                    self.uow.commit()
+                    result.failed += 1
+        return result
+
+    def process_one(self, incoming_id: int, result: ProcessResult) -> None:
+        incoming = self.repo.incoming(incoming_id)
+        assert incoming is not None
+        submissions = self.process(incoming, Path(incoming.raw_path).read_bytes())
+        incoming.status, incoming.claimed_by, incoming.claimed_until = IncomingStatus.PROCESSED, None, None
+        for submission in submissions:
+            result.add(submission.status)
+        if answers.queue_answer(self.uow, self.config, incoming, submissions):
+            result.answers += 1
+        self.uow.commit()
+
+    def process(self, incoming: IncomingMessage, raw: bytes, force: Match | None = None) -> list[Submission]:
+        parsed = parse_message(raw)
+        evidence = message_evidence([parsed.envelope, *parsed.forwarded], self.known)
+        files = parsed.files
+        if not files:
+            unit = agreed_unit(evidence)
+            slot = self.hint(unit, None, evidence)
+            return [
+                self.triage(incoming, None, evidence_texts(evidence), "message without attachment", force, unit, slot)
+            ]
+        return [self.take_file(incoming, file, evidence, force) for file in files]
+
+    def take_file(
+        self, incoming: IncomingMessage, file: IncomingFile, evidence: list, force: Match | None
+    ) -> Submission:
+        texts = evidence_texts(evidence)
+        if len(file.data) > mail_in.MAX_ATTACHMENT_BYTES:
+            return self.unreadable(
+                incoming, file, texts, evidence, force,
+                f'Tệp "{file.name}" lớn hơn {mail_in.MAX_ATTACHMENT_BYTES // (1024 * 1024)} MB; vui lòng bỏ hình ảnh '
+                "không cần thiết hoặc chia nhỏ rồi gửi lại.",
+            )  # fmt: skip
+        data, ext = file.data, file.ext
+        if ext in LEGACY:
+            converted = convert_legacy(data, ext)
+            if converted is None:
+                return self.unreadable(
+                    incoming, file, texts, evidence, force,
+                    f'Tệp "{file.name}" ở định dạng cũ (.{ext}); vui lòng lưu thành .{LEGACY[ext]} rồi gửi lại.',
+                )  # fmt: skip
+            data, ext = converted, LEGACY[ext]
+        if ext not in FORM_KINDS:
+            reason = "no machine-readable form (.xlsx/.docx) in this file"
+            unit = agreed_unit(evidence)
+            return self.triage(incoming, file, texts, reason, force, unit, self.hint(unit, None, evidence))
+        try:
+            identity = read_identity(data, file.name)
+        except UnreadableForm as exc:
+            return self.unreadable(incoming, file, texts, evidence, force, exc.message_vi)
+        found = force or match(identity, evidence, self.slots[ext])
+        if isinstance(found, NoMatch):
+            slot = self.hint(found.unit, ext, evidence)
+            return self.triage(incoming, file, found.evidence, found.reason, None, found.unit, slot)
+        return self.decide(incoming, file.name, data, ext, found, identity)
+
+    # -- outcomes
+
+    def hint(self, unit: str | None, kind: str | None, evidence: list) -> tuple[str | None, str | None, str | None]:
+        """What a reply most likely answers, for the status only: the unit's one open slot for this kind of
+        file (any kind if None), else just the directive if the evidence or the open slots agree on one."""
+        directives = {e.directive for e in evidence if e.directive}
+        options = []
+        if unit is not None:
+            kinds = [kind] if kind in self.slots else list(self.slots)
+            options = [c for k in kinds for c in self.slots[k].get(unit, []) if not directives or c[0] in directives]
+        if len(options) == 1:
+            return options[0]
+        directives |= {c[0] for c in options}
+        if not directives and len(self.config.directives) == 1:
+            directives = set(self.config.directives)
+        return (directives.pop() if len(directives) == 1 else None, None, None)
+
+    def decide(
+        self, incoming: IncomingMessage, name: str, data: bytes, ext: str, found: Match, identity: FormIdentity | None
+    ) -> Submission:
+        directive = self.config.directives.get(found.directive)
+        requirement = None
+        if directive:
+            requirement = next((r for r in directive.requirements if r.code == found.requirement), None)
+        if directive is None or requirement is None:
+            reason = f"form of an unknown directive or requirement ({found.directive} / {found.requirement})"
+            return self.triage_match(incoming, name, data, ext, found, reason)
+        if found.unit not in self.asked(requirement.from_groups):
+            return self.triage_match(
+                incoming, name, data, ext, found, f"{found.unit} is not asked for {requirement.code}"
+            )
+        try:
+            due_for(directive, requirement, Period.parse(found.period), self.config.tz)
+        except ValueError as exc:
+            return self.triage_match(incoming, name, data, ext, found, str(exc))
+        try:
+            verdict = review(requirement, data, name, incoming.received_at.date())
+        except UnreadableForm as exc:
+            verdict = Verdict(SubmissionStatus.REJECTED, [], {}, {})
+            problems = [{"where": "", "message": exc.message_vi, "severity": "error"}]
+        else:
+            if requirement.form == "periodic-report":
+                verdict.problems += cross_check(self.listed_special(found), verdict.content.get("values", {}))
+            problems = [problem_record(p) for p in verdict.problems]
+        if verdict.status == SubmissionStatus.ACCEPTED:  # before the new one is added
+            self.repo.supersede(found.directive, found.requirement, found.period, found.unit)
+            if "special" in verdict.summary:
+                self.special[(found.directive, found.unit, found.period[:4])] = verdict.summary["special"]
+        slot = (found.directive, found.requirement, found.period)
+        file = IncomingFile(name, data, "")
+        submission = self.keep(
+            incoming, file, slot, found.unit, verdict.status, None, found.evidence, problems, verdict, ext
+        )
+        self.repo.add_children(
+            submission,
+            (
+                ChildRecord(
+                    source_row=row.source_row,
+                    name=row.name,
+                    birth_date=row.birth_date,
+                    sex=row.sex,
+                    ethnicity=row.ethnicity,
+                    village=row.village,
+                    carer=row.carer,
+                    groups=list(row.groups),
+                    difficult=row.difficult,
+                    support=row.support,
+                    note=row.note,
+                )
+                for row in verdict.children
+            ),
+        )
+        return submission
+
+    def listed_special(self, found: Match) -> int | None:
+        """Children in special circumstances in the unit's accepted list of the same year, if any."""
+        return self.special.get((found.directive, found.unit, found.period[:4]))
+
+    def triage(
+        self,
+        incoming: IncomingMessage,
+        file: IncomingFile | None,
+        evidence: tuple[str, ...] | list[str],
+        reason: str,
+        force: Match | None,
+        unit: str | None = None,
+        slot: tuple[str | None, str | None, str | None] = (None, None, None),
+    ) -> Submission:
+        """Keep a reply for the clerk. ``slot`` is what it most likely answers, so the status shows the unit
+        as "pending" rather than "missing" while it waits."""
+        if force:
+            unit, slot = force.unit, (force.directive, force.requirement, force.period)
+        return self.keep(incoming, file, slot, unit, SubmissionStatus.TRIAGE, reason, evidence, [])
+
+    def keep(
+        self,
+        incoming: IncomingMessage,
+        file: IncomingFile | None,
+        slot: tuple[str | None, str | None, str | None],
+        unit: str | None,
+        status: SubmissionStatus,
+        reason: str | None,
+        evidence: tuple[str, ...] | list[str],
+        problems: list[dict],
+        verdict: Verdict | None = None,
+        ext: str | None = None,
+    ) -> Submission:
+        """Record a file (or a message without one) as a submission; its bytes go to the store."""
+        submission = Submission(
+            incoming_id=incoming.id,
+            attachment_name=file.name if file else None,
+            attachment_path=str(self.files.put_attachment(file.data, ext or file.ext)) if file else None,
+            attachment_sha256=hashlib.sha256(file.data).hexdigest() if file else None,
+            directive_code=slot[0],
+            requirement_code=slot[1],
+            period=slot[2],
+            unit_code=unit,
+            received_at=incoming.received_at,
+            status=status,
+            reason=reason,
+            evidence=list(evidence),
+            problems=problems,
+            summary=verdict.summary if verdict else {},
+            content=verdict.content if verdict else {},
+            decided_at=self.now(),
+        )
+        self.repo.add(submission)
+        return submission
+
+    def triage_match(
+        self, incoming: IncomingMessage, name: str, data: bytes, ext: str, found: Match, reason: str
+    ) -> Submission:
+        file = IncomingFile(name, data, "application/octet-stream")
+        directive = found.directive if found.directive in self.config.directives else None
+        return self.triage(incoming, file, found.evidence, reason, None, found.unit, (directive, None, None))
+
+    def unreadable(
+        self,
+        incoming: IncomingMessage,
+        file: IncomingFile,
+        texts: tuple[str, ...],
+        evidence: list,
+        force: Match | None,
+        message_vi: str,
+    ) -> Submission:
+        unit = force.unit if force else agreed_unit(evidence)
+        kind = LEGACY.get(file.ext, file.ext)
+        slot = (force.directive, force.requirement, force.period) if force else self.hint(unit, kind, evidence)
+        status, reason = (SubmissionStatus.REJECTED, None)
+        if not unit:
+            status, reason = SubmissionStatus.TRIAGE, "unreadable file from an unknown sender"
+        problem = {"where": "", "message": message_vi, "severity": "error"}
+        return self.keep(incoming, file, slot, unit, status, reason, texts, [problem])
+
+
+def evidence_texts(evidence: list) -> tuple[str, ...]:
+    return tuple(str(e) for e in evidence)

@@ -1,0 +1,187 @@
+"""The one path of every message the product sends: recorded, claimed, composed, sent, recorded again.
+
+A message is a row with a stable Message-ID before it is sent (``record``), so a rerun after a crash
+finds it; ``deliver`` claims each row in the store before sending it, so two runs at once (a schedule
+and the clerk) never send the same message twice, and commits each outcome before the next message.
+A run asked to stop (Ctrl-C) stops after the message in flight; what it did not send waits for the next.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import threading
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+
+from followup.domain.config import Config, nfc
+from followup.domain.states import Delivery, MessageKind, MessageStatus
+from followup.mail.compose import Attachment, Outgoing, compose, digest
+from followup.mail.sender import Sender, SendFailure, ServerUnavailable
+from followup.mail.templates import MailContext, render
+from followup.storage.models import OutgoingMessage
+from followup.storage.uow import UnitOfWork
+
+#: How long a run holds a message it is sending before another run may take it over (a crashed run).
+LEASE = dt.timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    unit_code: str
+    status: Delivery
+    detail: str = ""
+
+
+def message_id(config: Config, kind: MessageKind, key: str, attempt: int = 1) -> str:
+    """The Message-ID scheme of every message we send: ``<kind.key.attempt@office-domain>``."""
+    domain = config.recipients.office.email.rsplit("@", 1)[1]
+    safe = re.sub(r"[^A-Za-z0-9.-]+", ".", key).strip(".")
+    return f"<{kind}.{safe}.{attempt}@{domain}>"
+
+
+def record(
+    uow: UnitOfWork,
+    config: Config,
+    kind: MessageKind,
+    key: str,
+    *,
+    recipients: Sequence[str],
+    subject: str,
+    unit_code: str | None,
+    directive_code: str | None = None,
+    dispatch_id: int | None = None,
+    incoming_id: int | None = None,
+    attempt: int = 1,
+) -> OutgoingMessage:
+    """The row of a message to send, created once: recording the same key and attempt again returns it."""
+    mid = message_id(config, kind, key, attempt)
+    row = OutgoingMessage(
+        message_id=mid,
+        dispatch_id=dispatch_id,
+        directive_code=directive_code,
+        unit_code=unit_code,
+        purpose=kind,
+        recipients=list(recipients),
+        subject=nfc(subject),
+        status=MessageStatus.PENDING,
+        created_at=uow.now(),
+        incoming_id=incoming_id,
+    )
+    if uow.repo.add_unique(row):
+        return row
+    existing = uow.repo.outgoing(mid)
+    assert existing is not None
+    return existing
+
+
+def outgoing(
+    config: Config,
+    message: OutgoingMessage,
+    context: MailContext,
+    attachments: Sequence[Attachment] = (),
+    in_reply_to: str | None = None,
+) -> Outgoing:
+    """A recorded message with its bodies rendered from the clerk's templates: ready to compose."""
+    office = config.recipients.office
+    text, html = render(config.root / "templates" / "email", context)
+    return Outgoing(
+        message_id=message.message_id,
+        from_addr=office.email,
+        from_name=office.sender_name,
+        to=list(message.recipients[:1]),
+        cc=list(message.recipients[1:]),
+        subject=message.subject,
+        text=text,
+        html=html,
+        attachments=list(attachments),
+        in_reply_to=in_reply_to,
+    )
+
+
+def deliver(
+    uow: UnitOfWork,
+    sender: Sender,
+    queue: Sequence[OutgoingMessage],
+    build: Callable[[OutgoingMessage], Outgoing],
+    progress: Callable[[Outcome], None] | None = None,
+    stop: threading.Event | None = None,
+    ahead: int = 0,
+) -> list[Outcome]:
+    """Send each message of ``queue`` that this run can claim, over one connection.
+
+    With ``ahead`` > 0 the next messages are composed in a second thread while the server takes the current
+    one; ``build`` must then not touch the store. Messages not sent (stopped, or held by another run) come
+    back as ``waiting``.
+    """
+    outcomes: list[Outcome] = []
+    tried_messages: list[OutgoingMessage] = []
+    claimed = iter(m for m in queue if not _stopped(stop) and uow.repo.claim_message(m, uow.run_id, uow.now(), LEASE))
+    with sender, ThreadPoolExecutor(max_workers=1, thread_name_prefix="compose") as pool:
+        pending: deque[tuple[OutgoingMessage, Future[tuple[Outgoing, bytes]]]] = deque()
+
+        def prepare(message: OutgoingMessage) -> tuple[Outgoing, bytes]:
+            composed = build(message)
+            return composed, compose(composed, uow.now())
+
+        def fill() -> None:
+            while len(pending) <= ahead:
+                message = next(claimed, None)
+                if message is None:
+                    return
+                if ahead:
+                    pending.append((message, pool.submit(prepare, message)))
+                else:
+                    done: Future[tuple[Outgoing, bytes]] = Future()
+                    done.set_result(prepare(message))
+                    pending.append((message, done))
+
+        fill()
+        while pending and not _stopped(stop):
+            message, future = pending.popleft()
+            outcome = _send_one(uow, sender, message, *future.result())
+            tried_messages.append(message)
+            outcomes.append(outcome)
+            if progress:
+                progress(outcome)
+            fill()
+        for message, future in pending:  # claimed and composed, not sent: free them for the next run
+            future.cancel()
+            _release(uow, message)
+    tried = {id(m) for m in tried_messages}
+    outcomes += [Outcome(m.unit_code or "", Delivery.WAITING) for m in queue if id(m) not in tried]
+    return outcomes
+
+
+def _stopped(stop: threading.Event | None) -> bool:
+    return stop is not None and stop.is_set()
+
+
+def _send_one(uow: UnitOfWork, sender: Sender, message: OutgoingMessage, composed: Outgoing, data: bytes) -> Outcome:
+    message.recipients, message.subject = composed.recipients, composed.subject
+    message.attempts += 1
+    message.size, message.sha256 = len(data), digest(data)
+    try:
+        refused = sender.send(composed.from_addr, composed.recipients, data)
+    except ServerUnavailable:
+        uow.rollback()
+        _release(uow, message)
+        raise
+    except SendFailure as exc:
+        message.status, message.error = MessageStatus.FAILED, str(exc)
+        outcome = Outcome(message.unit_code or "", Delivery.FAILED, str(exc))
+    else:
+        message.status, message.sent_at = MessageStatus.SENT, uow.now()
+        message.error = f"refused: {', '.join(refused)}" if refused else None
+        outcome = Outcome(message.unit_code or "", Delivery.SENT, message.error or "")
+    message.claimed_by = message.claimed_until = None
+    uow.commit()
+    return outcome
+
+
+def _release(uow: UnitOfWork, message: OutgoingMessage) -> None:
+    if message.status == MessageStatus.SENDING:
+        message.status, message.claimed_by, message.claimed_until = MessageStatus.PENDING, None, None
+        uow.commit()
