@@ -433,7 +433,7 @@ def demo(
     import datetime as dt
     import mailbox
 
-    from followup.simulation.units import Behaviour, play_units
+    from followup.simulation import Behaviour, play_units
 
     base = Settings()
     home = (base.home / "demo").resolve()
@@ -498,4 +498,3 @@ def demo(
         f"Who has replied:     followup status {code}   (with FOLLOWUP_HOME={home} FOLLOWUP_NOW={DEMO_COLLECT})"
     )
     raise typer.Exit(report.exit_code)
-
