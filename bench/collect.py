@@ -103,7 +103,7 @@ def tree_digest(folder: Path) -> str:
 
 def behaviour_plan(units: list[str]):  # type: ignore[no-untyped-def]
     """Unit code -> Behaviour: on time, but one form in 20 units broken in a realistic way."""
-    from followup.simulation.units import LIST_ERRORS, REPORT_ERRORS, Behaviour
+    from followup.simulation import LIST_ERRORS, REPORT_ERRORS, Behaviour
 
     plan = {}
     list_kinds, report_kinds = list(LIST_ERRORS), list(REPORT_ERRORS)
@@ -139,7 +139,7 @@ def build(folder: Path, config_tmp: Path, units: int, key: str) -> None:
     from flows.dispatch import send_queued
     from followup.domain.config import load_config
     from followup.settings import Settings
-    from followup.simulation.units import play_units
+    from followup.simulation import play_units
 
     partial = folder.with_name(folder.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)

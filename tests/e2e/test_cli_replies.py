@@ -15,9 +15,9 @@ import sys
 
 from flows.collect import fetch_new, interpret
 from flows.dispatch import send_queued
+from followup import simulation as simulate
 from followup.domain.clock import OFFICE_TZ
 from followup.settings import PROJECT_ROOT, Settings
-from followup.simulation import units as simulate
 
 DIRECTIVE = "2023-child-protection"
 

@@ -1,7 +1,7 @@
 """Collecting replies end to end: a real IMAP server (pymap) on loopback, answers through a real SMTP server.
 
 The directive is dispatched once per module; every test starts from a copy of that data folder, gets a folder of
-its own on the module's IMAP server, fills the forms the units received with followup.simulation.units and appends the
+its own on the module's IMAP server, fills the forms the units received with followup.simulation and appends the
 replies as the units' mail servers would. The flow's tasks run through ``.fn`` (no Prefect server).
 """
 
@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 import followup.services.collect as collect_module
 from flows.collect import answer, fetch_new, interpret
 from flows.dispatch import send_queued
+from followup import simulation as simulate
 from followup.domain import clock
 from followup.domain.config import Config, load_config
 from followup.forms.identity import FormIdentity
@@ -42,7 +43,6 @@ from followup.mail.inbox import ImapInbox, InboxUnavailable
 from followup.services.collect import Collector, ProcessResult, StoreResult
 from followup.services.status import directive_status, status_json
 from followup.settings import PROJECT_ROOT, Settings
-from followup.simulation import units as simulate
 from followup.storage.db import open_database
 from followup.storage.files import FileStore
 from followup.storage.models import ChildRecord, IncomingMessage, Submission

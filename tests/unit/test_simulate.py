@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import openpyxl
 import pytest
 
+from followup import simulation as sim
 from followup.domain.config import Config, Directive, Requirement
 from followup.forms.identity import (
     CUSTOM_PROPERTY,
@@ -29,7 +30,6 @@ from followup.forms.prefill import UNIT_CODE, UNIT_NAME, prefill
 from followup.forms.reading import read_children_list, read_periodic_report
 from followup.mail.compose import Attachment, compose, new_message_id
 from followup.services.dispatch import MailKit, addressed_units, letter_filename, render_letter
-from followup.simulation import units as sim
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 UNIT = ("XA-CAOSON", "Ủy ban nhân dân xã Cao Sơn")
