@@ -60,7 +60,9 @@ def main() -> None:
     from followup.mail.sender import SendFailure
 
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # click returns the code of a typer.Exit here
+        if isinstance(code, int):
+            sys.exit(code)
     except SystemExit:
         raise
     except Exception as exc:  # noqa: BLE001 - the one place where any failure becomes one line
@@ -497,14 +499,14 @@ def triage(
         except ValueError as exc:
             raise Stop(str(exc)) from None
         rows = clerk.waiting_in_triage(uow)
-    table = Table(title=f"{len(rows)} reply(ies) waiting in triage", title_justify="left", box=box.SIMPLE_HEAD)
-    for column in ("#", "Received", "From", "File", "Unit?", "Why"):
-        table.add_column(column, overflow="fold")
-    for sub, incoming in rows:
-        table.add_row(
-            str(sub.id), f"{product.clock.local(sub.received_at):%d/%m/%Y %H:%M}", incoming.from_addr or "",
-            sub.attachment_name or "(no file)", sub.unit_code or "", sub.reason or "",
-        )  # fmt: skip
+        table = Table(title=f"{len(rows)} reply(ies) waiting in triage", title_justify="left", box=box.SIMPLE_HEAD)
+        for column in ("#", "Received", "From", "File", "Unit?", "Why"):
+            table.add_column(column, overflow="fold")
+        for sub, incoming in rows:
+            table.add_row(
+                str(sub.id), f"{product.clock.local(sub.received_at):%d/%m/%Y %H:%M}", incoming.from_addr or "",
+                sub.attachment_name or "(no file)", sub.unit_code or "", sub.reason or "",
+            )  # fmt: skip
     console.print(table)
     if rows:
         console.print("Assign: followup triage --assign N --unit CODE --requirement CODE [--period P]; "

@@ -9,7 +9,9 @@ each message once.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import threading
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -218,16 +220,15 @@ def issue(uow: UnitOfWork, config: Config, directive: Directive, documents_dir: 
 
 
 def check_signed(dispatch: Dispatch, signed: Path) -> None:
-    """Refuse a signed PDF that does not carry the issued letter's number ("Số: 12/UBND-LĐTBXH")."""
+    """Refuse a signed PDF that does not carry the issued letter's number ("12/UBND-LĐTBXH")."""
     from followup.documents.pdf import pdf_text
 
     try:
         text = pdf_text(signed.read_bytes())
     except ValueError as exc:
         raise SignedCopyMismatch(f"--signed {signed}: {exc}") from None
-    label = dispatch.number.label
-    squeezed = "".join(text.split())
-    if f"Số:{label}" not in squeezed and f"Số{label}" not in squeezed:
+    label = dispatch.number.label  # text layers scatter Vietnamese marks: look for the number and symbol alone
+    if not re.search(rf"(?<!\d){re.escape(label)}", unicodedata.normalize("NFC", "".join(text.split()))):
         raise SignedCopyMismatch(
             f"--signed {signed}: this PDF does not carry the number {label} of the issued letter "
             f"({Path(dispatch.letter_path).name}); scan or export the signed copy of that letter"
@@ -297,7 +298,7 @@ def queue_messages(
             unsent[-1]  # a crashed or failed try: sent again with the same Message-ID
             if unsent
             else outgoing.record(
-                uow, config, MessageKind.DIRECTIVE, f"{issued.directive_code}.{unit.code}",
+                uow, config, MessageKind.DIRECTIVE, f"{issued.id}.{unit.code}",
                 recipients=unit.emails, subject=kit.subject(unit), unit_code=unit.code,
                 directive_code=issued.directive_code, dispatch_id=issued.id, attempt=len(history) + 1,
             )

@@ -19,8 +19,8 @@ from email import policy
 from email.parser import BytesParser
 from email.utils import parsedate_to_datetime
 from typing import Literal
+from zoneinfo import ZoneInfo
 
-from followup.domain.clock import OFFICE_TZ
 from followup.forms.identity import FormIdentity
 from followup.simulation.children_list import LIST_ERRORS, break_children_list, fill_children_list
 from followup.simulation.mail import TAG, Original, aware, decoded_name, headers_of, nfc, reply
@@ -33,6 +33,9 @@ from followup.simulation.periodic_report import (
     default_narrative,
     plausible_report_values,
 )
+
+#: The units live in Vietnam: their clocks read Indochina Time, whatever the office configures.
+UNITS_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 __all__ = ["Behaviour", "BehaviourKind", "play_units"]
 
@@ -109,7 +112,7 @@ def _read_received(raw: bytes) -> _Received:
     except (TypeError, ValueError, IndexError):
         sent = None
     if sent is None or sent.tzinfo is None:
-        sent = dt.datetime(2023, 2, 6, 8, 0, tzinfo=OFFICE_TZ)
+        sent = dt.datetime(2023, 2, 6, 8, 0, tzinfo=UNITS_TZ)
     text, forms = "", []
     for part in msg.walk():
         if part.is_multipart():
@@ -125,14 +128,14 @@ def _read_received(raw: bytes) -> _Received:
             payload = part.get_payload(decode=True) or b""
             text = nfc(payload.decode(part.get_content_charset() or "utf-8", "replace"))
     unit = tag[2] if tag else (forms[0][2].unit if forms else None)
-    return _Received(raw, head, unit, sent.astimezone(OFFICE_TZ), text, forms)
+    return _Received(raw, head, unit, sent.astimezone(UNITS_TZ), text, forms)
 
 
 def _reply_moment(received: _Received, behaviour: Behaviour, rng: random.Random) -> dt.datetime:
     if behaviour.at is not None:
         return aware(behaviour.at)
     deadlines = sorted(dt.date(int(y), int(m), int(d)) for d, m, y in _DEADLINE.findall(received.text))
-    clock = dt.time(rng.randint(7, 16), rng.randint(0, 59), tzinfo=OFFICE_TZ)
+    clock = dt.time(rng.randint(7, 16), rng.randint(0, 59), tzinfo=UNITS_TZ)
     sent_day = received.sent.date()
     if behaviour.kind == "late":
         base = deadlines[-1] if deadlines else sent_day + dt.timedelta(days=40)

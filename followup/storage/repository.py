@@ -10,6 +10,9 @@ when ``claimed_until`` passes.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import socket
+import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -32,6 +35,28 @@ from followup.storage.models import (
 )
 
 Slot = tuple[str | None, str | None, str | None]  # directive, requirement, period
+
+
+def run_name() -> str:
+    """Names a run in the claims it takes: host and process, so a rerun on the same host sees a dead one."""
+    return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def abandoned(claimed_by: str | None) -> bool:
+    """A claim whose run was a process of this host that no longer lives (killed, crashed): free at once.
+
+    A claim of another host is given up only when its lease passes."""
+    host, _, rest = (claimed_by or "").partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname()[:30] or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 class Repository:
@@ -159,15 +184,17 @@ class Repository:
         )
 
     def claim_message(self, message: OutgoingMessage, run: str, now: dt.datetime, lease: dt.timedelta) -> bool:
-        """Take a message for sending; False when it was sent, or another run holds it."""
+        """Take a message for sending; False when it was sent, or another (living) run holds it."""
+        held = OutgoingMessage.status == MessageStatus.SENDING
+        if message.status == MessageStatus.SENDING and abandoned(message.claimed_by):
+            held = held & (OutgoingMessage.claimed_by == message.claimed_by)  # its run died: take it over now
+        else:
+            held = held & (OutgoingMessage.claimed_until < now)
         won = self.session.execute(
             update(OutgoingMessage)
             .where(
                 OutgoingMessage.id == message.id,
-                or_(
-                    OutgoingMessage.status.in_((MessageStatus.PENDING, MessageStatus.FAILED)),
-                    (OutgoingMessage.status == MessageStatus.SENDING) & (OutgoingMessage.claimed_until < now),
-                ),
+                or_(OutgoingMessage.status.in_((MessageStatus.PENDING, MessageStatus.FAILED)), held),
             )
             .values(status=MessageStatus.SENDING, claimed_by=run, claimed_until=now + lease)
             .execution_options(synchronize_session=False)
@@ -195,9 +222,17 @@ class Repository:
 
     def claim_stored(self, run: str, now: dt.datetime, lease: dt.timedelta, limit: int = 50) -> list[int]:
         """Stored messages this run now interprets (and abandoned claims whose lease has passed)."""
+        dead = [
+            run_id
+            for run_id in self.session.scalars(
+                select(IncomingMessage.claimed_by).where(IncomingMessage.status == IncomingStatus.PROCESSING).distinct()
+            )
+            if abandoned(run_id)
+        ]
         claimable = or_(
             IncomingMessage.status == IncomingStatus.STORED,
-            (IncomingMessage.status == IncomingStatus.PROCESSING) & (IncomingMessage.claimed_until < now),
+            (IncomingMessage.status == IncomingStatus.PROCESSING)
+            & or_(IncomingMessage.claimed_until < now, IncomingMessage.claimed_by.in_(dead)),
         )
         candidates = list(
             self.session.scalars(

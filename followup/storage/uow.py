@@ -7,7 +7,6 @@ must hold; leaving the block rolls back whatever was not committed.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from types import TracebackType
 from typing import Self
 
@@ -15,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from followup.domain.clock import Clock
 from followup.storage.files import FileStore
-from followup.storage.repository import Repository
+from followup.storage.repository import Repository, run_name
 
 
 class UnitOfWork:
@@ -24,7 +23,7 @@ class UnitOfWork:
         self.files = files
         self.clock = clock
         #: names this run in the claims it takes (two runs at once never take the same work)
-        self.run_id = uuid.uuid4().hex[:16]
+        self.run_id = run_name()
 
     def __enter__(self) -> Self:
         self.session = self._sessions()

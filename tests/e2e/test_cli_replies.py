@@ -12,11 +12,11 @@ import mailbox
 import os
 import subprocess
 import sys
+from zoneinfo import ZoneInfo
 
 from flows.collect import fetch_new, interpret
 from flows.dispatch import send_queued
 from followup import simulation as simulate
-from followup.domain.clock import OFFICE_TZ
 from followup.settings import PROJECT_ROOT, Settings
 
 DIRECTIVE = "2023-child-protection"
@@ -33,8 +33,8 @@ def test_status_triage_and_record_by_hand(isolated_home, monkeypatch, tmp_path):
     monkeypatch.setenv("FOLLOWUP_NOW", "2023-02-06T08:00:00+07:00")
     send_queued.fn(Settings(), DIRECTIVE, None, False, None)
     outbox = [m.as_bytes() for _, m in sorted(mailbox.Maildir(Settings().outbox, create=False).items())]
-    on_time = dt.datetime(2023, 2, 13, 9, 0, tzinfo=OFFICE_TZ)
-    late = dt.datetime(2023, 2, 23, 9, 0, tzinfo=OFFICE_TZ)
+    on_time = dt.datetime(2023, 2, 13, 9, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
+    late = dt.datetime(2023, 2, 23, 9, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
     replies = simulate.play_units(
         outbox,
         {

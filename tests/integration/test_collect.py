@@ -24,7 +24,9 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
+from functools import partial
 from pathlib import Path
+from types import SimpleNamespace
 
 import docx
 import openpyxl
@@ -32,20 +34,24 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-import followup.services.collect as collect_module
+import followup.services.interpret as collect_module
 from flows.collect import answer, fetch_new, interpret
 from flows.dispatch import send_queued
 from followup import simulation as simulate
-from followup.domain import clock
+from followup.domain.clock import Clock
 from followup.domain.config import Config, load_config
 from followup.forms.identity import FormIdentity
 from followup.mail.inbox import ImapInbox, InboxUnavailable
-from followup.services.collect import Collector, ProcessResult, StoreResult
+from followup.services import clerk
+from followup.services.interpret import ProcessResult
 from followup.services.status import directive_status, status_json
+from followup.services.store import StoreResult
 from followup.settings import PROJECT_ROOT, Settings
 from followup.storage.db import open_database
 from followup.storage.files import FileStore
 from followup.storage.models import ChildRecord, IncomingMessage, Submission
+from followup.storage.repository import Repository
+from followup.storage.uow import UnitOfWork
 
 from smtp_server import Received, Sink, smtp_sink
 
@@ -183,14 +189,26 @@ class Env:
     def session(self) -> Session:
         return open_database(self.settings.db_url)()
 
-    def collector(self, session: Session) -> Collector:
-        return Collector(session, self.config, FileStore(self.home / "store"), clock.now)
+    def uow(self, session: Session) -> UnitOfWork:
+        """A unit of work over the test's own session, so its assertions see what the services do."""
+        uow = UnitOfWork(lambda: session, FileStore(self.home / "store"), Clock.from_env(self.config.tz))
+        uow.session, uow.repo = session, Repository(session)
+        return uow
+
+    def collector(self, session: Session) -> SimpleNamespace:
+        """The clerk's hand, as the CLI calls it."""
+        uow = self.uow(session)
+        return SimpleNamespace(
+            assign=partial(clerk.assign, uow, self.config),
+            discard=partial(clerk.reject, uow),
+            record=partial(clerk.record, uow, self.config),
+        )
 
     def answers_to(self, unit: str) -> list[EmailMessage]:
         return [r.message for r in self.sink.received if self.email_of(unit) in r.rcpt_tos]
 
     def status(self, session: Session, as_of: dt.datetime) -> dict[tuple[str, str], dict]:
-        slots = directive_status(session, self.config, self.config.directive(DIRECTIVE), as_of)
+        slots = directive_status(self.uow(session), self.config, self.config.directive(DIRECTIVE), as_of)
         return {(s.requirement, s.period): {"counts": s.counts(), "units": {u.unit: u for u in s.units}} for s in slots}
 
 
@@ -740,7 +758,7 @@ def test_an_old_format_file_is_converted_by_libreoffice(env: Env, tmp_path: Path
 def test_an_old_format_file_without_libreoffice_is_answered_asking_for_xlsx_docx(
     env: Env, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("followup.services.collect.shutil.which", lambda *args, **kwargs: None)
+    monkeypatch.setattr("followup.documents.libreoffice.shutil.which", lambda *args, **kwargs: None)
     ole2 = bytes.fromhex("d0cf11e0a1b11ae1") + bytes(4096)
     env.deliver(env.reply("XA-CAOSON", [("Danh sách.xls", ole2), ("Báo cáo 6 tháng.doc", ole2)], at("2023-02-10")))
     _, result, answers = env.collect()
@@ -836,8 +854,8 @@ def test_status_figures_match_a_count_by_hand(env: Env) -> None:
             assert before[slot]["counts"] == figures(36, 0, 0, 0, 0, 0) == after[slot]["counts"]
         assert set(after) == {(LIST, "2023"), (H1, "2023-H1"), (YEAR, "2023")}
 
-        slots = directive_status(session, env.config, env.config.directive(DIRECTIVE), at("2023-02-27"))
-        shown = status_json(slots, {u.code: u.name for u in env.config.recipients.units})
+        slots = directive_status(env.uow(session), env.config, env.config.directive(DIRECTIVE), at("2023-02-27"))
+        shown = status_json(slots, {u.code: u.name for u in env.config.recipients.units}, env.config.tz)
     assert shown["as_of"] == "2023-02-27T09:00:00+07:00"
     [listed] = [s for s in shown["slots"] if s["requirement"] == LIST]
     assert listed["due_date"] == "2023-02-20" and listed["expected"] == 14
@@ -929,13 +947,18 @@ def test_childrens_names_never_leave_the_store(env: Env, monkeypatch: pytest.Mon
             )
         for msg in session.scalars(select(IncomingMessage)):
             seen.append(f"{msg.error} {msg.subject}")
-        slots = directive_status(session, env.config, env.config.directive(DIRECTIVE), clock.now())
+        slots = directive_status(
+            env.uow(session), env.config, env.config.directive(DIRECTIVE), Clock.from_env(env.config.tz).now()
+        )
         rows = [
             {"directive": s.directive, "requirement": s.requirement, "period": s.period, **s.counts()} for s in slots
         ]
         seen.append(json.dumps(rows, ensure_ascii=False))  # what publish_status turns into the Prefect artifact
         seen.append(
-            json.dumps(status_json(slots, {u.code: u.name for u in env.config.recipients.units}), ensure_ascii=False)
+            json.dumps(
+                status_json(slots, {u.code: u.name for u in env.config.recipients.units}, env.config.tz),
+                ensure_ascii=False,
+            )
         )
         # the names are in the store, where they belong
         stored_names = set(session.scalars(select(ChildRecord.name)))

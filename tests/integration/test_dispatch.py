@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -100,7 +101,7 @@ def test_second_run_sends_nothing_and_resend_sends_again(config):
     with smtp_sink() as (sink, url):
         dispatch(url)
         again = dispatch(url)
-        assert again.counts() == {"sent": 0, "skipped": 36, "failed": 0, "planned": 0}
+        assert again.counts() == {"sent": 0, "skipped": 36, "failed": 0, "planned": 0, "waiting": 0}
         assert len(sink.received) == 36
         resent = dispatch(url, units=["XA-VUMUON"], resend=True)
         assert resent.counts()["sent"] == 1 and len(sink.received) == 37
@@ -138,7 +139,7 @@ def test_permanent_550_fails_that_unit_only_and_a_fixed_rerun_delivers_it(config
         assert "ubnd@sybinh.bachthong.example" not in sink.by_recipient()
         sink.refuse.clear()  # the address is fixed; a rerun sends only what is missing
         rerun = dispatch(url)
-    assert rerun.counts() == {"sent": 1, "skipped": 35, "failed": 0, "planned": 0}
+    assert rerun.counts() == {"sent": 1, "skipped": 35, "failed": 0, "planned": 0, "waiting": 0}
     assert len(sink.by_recipient()["ubnd@sybinh.bachthong.example"]) == 1
 
 
@@ -149,14 +150,43 @@ def test_unknown_unit_code_is_refused_with_the_known_ones(config):
         dispatch(units=["XA-KHONGCO"])
 
 
-def test_signed_pdf_replaces_the_docx_letter(config, tmp_path):
-    signed = tmp_path / "signed.pdf"
-    signed.write_bytes(b"%PDF-1.7 signed letter")
+def _issue_to_pdf(config, tmp_path):
+    """The văn thư's step: the numbered letter, then its PDF (as a signed scan or export would carry)."""
+    from followup.bootstrap import bootstrap
+    from followup.documents.libreoffice import to_pdf
+    from followup.services.dispatch import issue
+
+    product = bootstrap(Settings())
+    with product.uow() as uow:
+        issued = issue(
+            uow, product.config, product.config.directive("2023-child-protection"), product.settings.documents
+        )
+    return issued, to_pdf(Path(issued.letter_path), tmp_path)
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) is not on PATH to make the PDF")
+def test_signed_pdf_of_the_issued_letter_replaces_the_docx(config, tmp_path):
+    issued, signed = _issue_to_pdf(config, tmp_path)
     with smtp_sink() as (sink, url):
         dispatch(url, units=["P-YTE"], signed=str(signed))
     files = {p.get_filename(): p.get_content() for p in sink.received[0].message.iter_attachments()}
-    assert files["Công văn số 1-UBND-LĐTBXH.pdf"] == b"%PDF-1.7 signed letter"
+    assert issued.number.label == "1/UBND-LĐTBXH"
+    assert files["Công văn số 1-UBND-LĐTBXH.pdf"] == signed.read_bytes()
     assert not any(name.endswith("UBND-LĐTBXH.docx") for name in files)
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) is not on PATH to make the PDF")
+def test_a_signed_pdf_of_another_letter_is_refused(config, tmp_path):
+    from followup.services.dispatch import SignedCopyMismatch
+
+    issued, signed = _issue_to_pdf(config, tmp_path)
+    with open_database(Settings().db_url)() as session:  # the register moves on: the PDF is of number 1 only
+        row = session.get(type(issued), issued.id)
+        row.number.number = 2
+        session.commit()
+    with smtp_sink() as (sink, url), pytest.raises(SignedCopyMismatch, match="does not carry the number 2/"):
+        dispatch(url, units=["P-YTE"], signed=str(signed))
+    assert sink.received == []
 
 
 def test_maildir_outbox_when_no_smtp_server(config, isolated_home):

@@ -8,8 +8,7 @@ from sqlalchemy import inspect, select
 
 from followup.storage.db import make_engine, migrate, open_database
 from followup.storage.models import DirectiveRow, UnitRow
-from followup.storage.register import issue_number
-from followup.storage.repository import sync_directive, sync_recipients
+from followup.storage.repository import Repository
 
 NOW = dt.datetime(2023, 2, 6, 8, 0, tzinfo=dt.timezone(dt.timedelta(hours=7)))
 
@@ -27,12 +26,12 @@ def test_numbers_restart_each_year_are_per_symbol_and_never_reused(db_url, confi
     Session = open_database(db_url)
     directive = config.directive("2023-child-protection")
     with Session() as session:
-        sync_directive(session, directive, NOW)
+        Repository(session).sync_directive(directive, NOW)
         session.commit()
 
         def take(year: int, symbol: str = "UBND-LĐTBXH") -> int:
-            entry = issue_number(
-                session, year=year, symbol=symbol, directive_code=directive.code, purpose="directive", at=NOW
+            entry = Repository(session).issue_number(
+                year=year, symbol=symbol, directive_code=directive.code, purpose="directive", at=NOW
             )
             session.commit()
             return entry.number
@@ -42,8 +41,8 @@ def test_numbers_restart_each_year_are_per_symbol_and_never_reused(db_url, confi
         assert take(2024) == 1
         assert take(2023) == 4
     with Session() as session:  # a new session (another clerk, a rerun) continues the register
-        entry = issue_number(
-            session, year=2023, symbol="UBND-LĐTBXH", directive_code=directive.code, purpose="directive", at=NOW
+        entry = Repository(session).issue_number(
+            year=2023, symbol="UBND-LĐTBXH", directive_code=directive.code, purpose="directive", at=NOW
         )
         session.commit()
         assert entry.label == "5/UBND-LĐTBXH"
@@ -53,14 +52,14 @@ def test_numbers_restart_each_year_are_per_symbol_and_never_reused(db_url, confi
 def test_configuration_is_copied_and_removed_units_become_inactive(db_url, config):
     Session = open_database(db_url)
     with Session() as session:
-        sync_recipients(session, config.recipients, NOW)
-        sync_directive(session, config.directive("2023-child-protection"), NOW)
+        Repository(session).sync_recipients(config.recipients, NOW)
+        Repository(session).sync_directive(config.directive("2023-child-protection"), NOW)
         session.commit()
         assert (
             session.scalar(select(UnitRow).where(UnitRow.code == "XA-CAMGIANG")).name == "Ủy ban nhân dân xã Cẩm Giàng"
         )
         smaller = config.recipients.model_copy(update={"units": config.recipients.units[1:]})
-        sync_recipients(session, smaller, NOW)
+        Repository(session).sync_recipients(smaller, NOW)
         session.commit()
         first = session.get(UnitRow, config.recipients.units[0].code)
         assert first is not None and first.active is False

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import email
 import email.policy
 
 from followup.mail.compose import Attachment, Outgoing, compose, header_text, tracking_tag
 
+NOW = dt.datetime(2023, 2, 6, 8, 0, tzinfo=dt.timezone(dt.timedelta(hours=7)))
 HOSTILE = 'Xã A & B <C> "D"\r\nBcc: evil@attacker.example'
 
 
@@ -32,7 +34,7 @@ def message(name: str = "Ủy ban nhân dân xã Cẩm Giàng") -> Outgoing:
 
 
 def test_vietnamese_subject_and_file_names_decode():
-    msg = parse(compose(message()))
+    msg = parse(compose(message(), NOW))
     assert (
         msg["Subject"]
         == "[FU:2023-child-protection:XA-CAMGIANG] Công văn số 12/UBND-LĐTBXH Ủy ban nhân dân xã Cẩm Giàng"
@@ -49,7 +51,7 @@ def test_vietnamese_subject_and_file_names_decode():
 
 
 def test_hostile_unit_name_cannot_add_a_header_and_renders_verbatim():
-    data = compose(message(HOSTILE))
+    data = compose(message(HOSTILE), NOW)
     msg = parse(data)
     assert msg["Bcc"] is None and b"\nBcc:" not in data and b"\rBcc:" not in data
     assert msg["Subject"].endswith('Xã A & B <C> "D" Bcc: evil@attacker.example')
@@ -72,7 +74,7 @@ def test_large_attachments_arrive_byte_for_byte_and_the_letter_is_shared():
     first = message().__class__(
         **{**message().__dict__, "attachments": [Attachment("a.docx", letter), Attachment("b.xlsx", form)]}
     )
-    data = compose(first)
+    data = compose(first, NOW)
     parts = {p.get_filename(): p.get_content() for p in parse(data).iter_attachments()}
     assert parts == {"a.docx": letter, "b.xlsx": form}
     assert b"followup-attachment" not in data and max(len(line) for line in data.split(b"\r\n")) <= 998
