@@ -10,6 +10,7 @@ from jinja2 import meta
 
 from followup.documents import letter as documents
 from followup.domain.config import Config, ConfigError, load_config
+from followup.mail.urls import redact
 from followup.settings import Settings
 
 #: Variables the e-mail templates may use (see followup.services.dispatch.MailKit.outgoing).
@@ -68,43 +69,49 @@ def check_templates(config: Config) -> list[str]:
 
 
 def check_connections(settings: Settings) -> tuple[list[str], list[str]]:
-    from followup.mail.inbox import open_inbox
+    """Connect once to each configured server: the clerk waits for an answer, so no retries."""
+    from followup.mail.inbox import InboxError, open_inbox
     from followup.mail.sender import SendFailure, SmtpSender, SmtpSettings
     from followup.storage.db import open_database
 
     problems, notes = [], []
     try:
         open_database(settings.db_url)
-        notes.append(f"database ready ({_safe_url(settings.db_url)})")
+        notes.append(f"database ready ({settings.db_shown})")
     except Exception as exc:
-        problems.append(f"FOLLOWUP_DATABASE_URL: cannot open the database: {type(exc).__name__}: {exc}")
+        reason = redact(redact(f"{type(exc).__name__}: {exc}", settings.db_url), _db_password(settings))
+        problems.append(f"FOLLOWUP_DATABASE_URL: cannot open the database: {reason}")
     if settings.smtp_url:
         try:
-            sender = SmtpSender(SmtpSettings.from_url(settings.smtp_url))
+            sender = SmtpSender(SmtpSettings.from_url(settings.smtp_url.get_secret_value()), connect_retries=0)
             with sender:
                 sender._smtp = sender._connect()
                 sender._smtp.noop()
             notes.append(f"SMTP server answers ({sender.where})")
         except (ValueError, SendFailure, OSError) as exc:
-            problems.append(f"FOLLOWUP_SMTP_URL: {exc}")
+            problems.append(f"FOLLOWUP_SMTP_URL: {exc}" if isinstance(exc, OSError) else str(exc))
     else:
         notes.append(f"no FOLLOWUP_SMTP_URL: mail goes to the Maildir {settings.outbox}")
     if settings.imap_url:
         try:
-            with open_inbox(settings.imap_url, settings.inbox) as inbox:
+            with open_inbox(settings.imap_url, settings.inbox, connect_retries=0) as inbox:
                 next(iter(inbox.fetch_unprocessed(limit=0)), None)
             notes.append("IMAP server answers")
-        except Exception as exc:
-            problems.append(f"FOLLOWUP_IMAP_URL: {exc}")
+        except (ValueError, InboxError) as exc:
+            problems.append(str(exc))
     else:
         notes.append(f"no FOLLOWUP_IMAP_URL: replies are read from the Maildir {settings.inbox}")
     return problems, notes
 
 
-def _safe_url(url: str) -> str:
+def _db_password(settings: Settings) -> str | None:
     from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
 
-    return make_url(url).render_as_string(hide_password=True)
+    try:
+        return make_url(settings.db_url.get_secret_value()).password
+    except ArgumentError:
+        return None
 
 
 def check_everything(settings: Settings) -> tuple[list[str], list[str]]:
