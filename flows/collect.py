@@ -9,7 +9,7 @@ from prefect.artifacts import create_table_artifact
 
 from followup.domain import clock
 from followup.mail.inbox import InboxLoginRejected, InboxUnavailable, open_inbox
-from followup.mail.sender import ServerUnavailable, open_sender
+from followup.mail.sender import LoginRefused, ServerUnavailable, open_sender
 from followup.services.collect import (
     Collector,
     ProcessResult,
@@ -39,12 +39,15 @@ def _retry_if(*kinds: type[BaseException], unless: tuple[type[BaseException], ..
     retry_delay_seconds=[10, 60, 300],
     retry_condition_fn=_retry_if(InboxUnavailable, unless=(InboxLoginRejected,)),
 )
-def fetch_new(settings: Settings) -> StoreResult:
-    """Copy new messages into the store before anything reads them; mark them processed on the server."""
+def fetch_new(settings: Settings, connect_retries: int | None = None) -> StoreResult:
+    """Copy new messages into the store before anything reads them; mark them processed on the server.
+
+    ``connect_retries`` as in ``ImapInbox``: None for the URL's, 0 to try an unavailable server once.
+    """
     own = own_addresses(settings.load())
     Session = open_database(settings.db_url)
     with Session() as session:
-        inbox = open_inbox(settings.imap_url, settings.inbox)
+        inbox = open_inbox(settings.imap_url, settings.inbox, connect_retries)
         source = "imap" if settings.imap_url else "maildir"
         return store_new(session, inbox, FileStore(settings.home / "store"), source, clock.now(), own)
 
@@ -58,14 +61,14 @@ def interpret(settings: Settings) -> ProcessResult:
         return Collector(session, config, FileStore(settings.home / "store"), clock.now).process_stored()
 
 
-@task(retries=2, retry_delay_seconds=60, retry_condition_fn=_retry_if(ServerUnavailable))
-def answer(settings: Settings) -> list[Outcome]:
-    """Send the queued answers over one connection."""
+@task(retries=2, retry_delay_seconds=60, retry_condition_fn=_retry_if(ServerUnavailable, unless=(LoginRefused,)))
+def answer(settings: Settings, connect_retries: int | None = None) -> list[Outcome]:
+    """Send the queued answers over one connection (``connect_retries`` as in ``SmtpSender``)."""
     config = settings.load()
     Session = open_database(settings.db_url)
     with Session() as session:
         queue = pending_answers(session)
-        sender = open_sender(settings.smtp_url, settings.outbox)
+        sender = open_sender(settings.smtp_url, settings.outbox, connect_retries=connect_retries)
         return deliver(session, sender, queue, lambda m: build_answer(session, config, m), clock.now)
 
 
@@ -99,13 +102,16 @@ def publish_status(settings: Settings) -> list[dict]:
 
 
 @flow(name="collect")
-def collect_flow() -> CollectReport:
-    """Fetch replies, interpret them, answer the units, publish who has replied."""
+def collect_flow(interactive: bool = False) -> CollectReport:
+    """Fetch replies, interpret them, answer the units, publish who has replied.
+
+    ``interactive``: someone waits at the command line, so an unreachable server is tried once, not retried.
+    """
     logger = get_run_logger()
     settings = Settings()
-    stored = fetch_new(settings)
+    stored = fetch_new.with_options(retries=0)(settings, connect_retries=0) if interactive else fetch_new(settings)
     processed = interpret(settings)
-    answers = answer(settings)
+    answers = answer.with_options(retries=0)(settings, connect_retries=0) if interactive else answer(settings)
     status = publish_status(settings)
     logger.info(
         "collect: %s fetched (%s new, %s duplicates), %s interpreted (%s failed), %s answers sent",

@@ -9,7 +9,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 
 from followup.domain import clock
-from followup.mail.sender import ServerUnavailable, open_sender
+from followup.mail.sender import LoginRefused, ServerUnavailable, open_sender
 from followup.services.delivery import Outcome, deliver
 from followup.services.dispatch import (
     DispatchReport,
@@ -26,15 +26,24 @@ from followup.storage.db import open_database
 on_progress: Callable[[Outcome], None] | None = None
 
 
-@task(
-    retries=2,
-    retry_delay_seconds=30,
-    retry_condition_fn=lambda t, r, s: isinstance(s.result(raise_on_failure=False), ServerUnavailable),
-)
+def _server_unavailable(task, task_run, state) -> bool:  # type: ignore[no-untyped-def]
+    error = state.result(raise_on_failure=False)
+    return isinstance(error, ServerUnavailable) and not isinstance(error, LoginRefused)
+
+
+@task(retries=2, retry_delay_seconds=30, retry_condition_fn=_server_unavailable)
 def send_queued(
-    settings: Settings, directive_code: str, units: list[str] | None, resend: bool, signed: str | None
+    settings: Settings,
+    directive_code: str,
+    units: list[str] | None,
+    resend: bool,
+    signed: str | None,
+    connect_retries: int | None = None,
 ) -> DispatchReport:
-    """Everything that touches the store and the mail server, repeatable: a rerun sends only what is missing."""
+    """Everything that touches the store and the mail server, repeatable: a rerun sends only what is missing.
+
+    ``connect_retries`` as in ``SmtpSender``: None for the URL's, 0 to try an unreachable server once.
+    """
     config = settings.load()
     directive = config.directive(directive_code)
     targets = addressed_units(directive, config.recipients, units)
@@ -45,7 +54,7 @@ def send_queued(
         )
         kit = mail_kit(config, directive, dispatch)
         queue, skipped = queue_messages(session, kit, dispatch, targets, resend, clock.now())
-        sender = open_sender(settings.smtp_url, settings.outbox)
+        sender = open_sender(settings.smtp_url, settings.outbox, connect_retries=connect_retries)
         units_by_code = {u.code: u for u in targets}
         sent = deliver(
             session,
@@ -68,8 +77,12 @@ def dispatch_flow(
     dry_run: bool = False,
     resend: bool = False,
     signed: str | None = None,
+    interactive: bool = False,
 ) -> DispatchReport:
-    """Send a directive to every addressed unit, exactly once."""
+    """Send a directive to every addressed unit, exactly once.
+
+    ``interactive``: someone waits at the command line, so an unreachable server is tried once, not retried.
+    """
     logger = get_run_logger()
     settings = Settings()
     if dry_run:
@@ -77,7 +90,10 @@ def dispatch_flow(
         d = config.directive(directive)
         outcomes = plan(config, d, addressed_units(d, config.recipients, units), clock.today())
         return DispatchReport(d.code, "(chưa cấp số)", Path(), outcomes, "dry run")
-    report = send_queued(settings, directive, units, resend, signed)
+    if interactive:
+        report = send_queued.with_options(retries=0)(settings, directive, units, resend, signed, connect_retries=0)
+    else:
+        report = send_queued(settings, directive, units, resend, signed)
     counts = report.counts()
     logger.info(
         "dispatch %s: %s sent, %s skipped, %s failed", directive, counts["sent"], counts["skipped"], counts["failed"]

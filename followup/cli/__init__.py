@@ -132,6 +132,8 @@ def dispatch(
     signed: Annotated[Path | None, typer.Option("--signed", help="attach this signed PDF instead of the .docx")] = None,
 ) -> None:
     """Send the directive's letter and forms to every addressed unit, exactly once."""
+    from followup.mail.sender import ServerUnavailable
+    from followup.mail.urls import MailUrlError
     from followup.services.dispatch import UnknownUnits
 
     settings = Settings()
@@ -157,11 +159,19 @@ def dispatch(
         flow_module.on_progress = progress
         try:
             report = flow_module.dispatch_flow(
-                directive, units=unit or None, dry_run=dry_run, resend=resend, signed=str(signed) if signed else None
+                directive,
+                units=unit or None,
+                dry_run=dry_run,
+                resend=resend,
+                signed=str(signed) if signed else None,
+                interactive=True,
             )
-        except UnknownUnits as exc:
+        except (UnknownUnits, MailUrlError) as exc:
             err.print(str(exc), markup=False)
             raise typer.Exit(2) from None
+        except ServerUnavailable as exc:
+            err.print(f"{exc} — nothing more was sent; run again when the server answers.", markup=False)
+            raise typer.Exit(1) from None
         finally:
             flow_module.on_progress = None
     _print_dispatch(report, config)
@@ -198,8 +208,19 @@ def collect() -> None:
     if server:
         server.join()
 
-    with console.status("Collecting replies…"):
-        report = flow_module.collect_flow()
+    from followup.mail.inbox import InboxUnavailable
+    from followup.mail.sender import ServerUnavailable
+    from followup.mail.urls import MailUrlError
+
+    try:
+        with console.status("Collecting replies…"):
+            report = flow_module.collect_flow(interactive=True)
+    except MailUrlError as exc:
+        err.print(str(exc), markup=False)
+        raise typer.Exit(2) from None
+    except (InboxUnavailable, ServerUnavailable) as exc:
+        err.print(f"{exc} — run again when the server answers.", markup=False)
+        raise typer.Exit(1) from None
     _print_collect(report)
     for directive in config.directives.values():
         _print_status(_status_slots(settings, config, directive, clock.now(), None, None), config)
@@ -493,9 +514,8 @@ def demo(
     console.print(f"Messages sent ({len(messages)}):  {settings.outbox} (a Maildir; open it with any mail client)")
     console.print(f"Replies received:    {settings.inbox}", highlight=False)
     console.print(f"Replies as stored:   {settings.home / 'store'}", highlight=False)
-    console.print(f"Database:            {settings.db_url}", highlight=False)
+    console.print(f"Database:            {settings.db_shown}", highlight=False)
     console.print(
         f"Who has replied:     followup status {code}   (with FOLLOWUP_HOME={home} FOLLOWUP_NOW={DEMO_COLLECT})"
     )
     raise typer.Exit(report.exit_code)
-
