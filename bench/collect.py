@@ -202,7 +202,7 @@ def build(folder: Path, config_tmp: Path, units: int, key: str) -> None:
 def warm_config_cache(prepared: Prepared) -> None:
     """What a dispatch with the current code leaves in FOLLOWUP_HOME/cache: the validated configuration.
 
-    The pickle is named by the hash of the files and of followup/config.py, so this is a no-op when the
+    The JSON is named by the hash of the files and of followup/domain/config.py, so this is a no-op when the
     snapshot already has it and a rebuild (once, untimed) after a change of the code.
     """
     from followup.settings import Settings
@@ -431,7 +431,7 @@ def status_in_process(home: Path, config_dir: Path) -> dict:
     t0 = time.perf_counter()
     config = load_config(config_dir)  # uncached: what a changed configuration costs
     t1 = time.perf_counter()
-    if hasattr(settings, "load"):  # the cached path the command takes (config pickled in FOLLOWUP_HOME/cache)
+    if hasattr(settings, "load"):  # the cached path the command takes (config as JSON in FOLLOWUP_HOME/cache)
         settings.load()
         t1b = time.perf_counter()
         config = settings.load()

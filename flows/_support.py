@@ -25,6 +25,11 @@ def app(settings: Settings | None = None) -> App:
     return bootstrap(settings)
 
 
+def connect_retries(attended: bool) -> int | None:
+    """A run someone waits for tries a dead server once; a scheduled one uses the URL's retries."""
+    return 0 if attended else None
+
+
 def retry_if(*kinds: type[BaseException], unless: tuple[type[BaseException], ...] = ()) -> Callable[..., bool]:
     """A Prefect retry condition: retry only on these errors (a dead server), never on a bug or bad data."""
 

@@ -9,7 +9,7 @@ from prefect.artifacts import create_table_artifact
 
 from flows import _support
 from followup.mail.inbox import InboxLoginRejected, InboxUnavailable
-from followup.mail.sender import ServerUnavailable
+from followup.mail.sender import LoginRefused, ServerUnavailable
 from followup.services import answers, status, store
 from followup.services.interpret import Interpreter, ProcessResult
 from followup.services.outgoing import Outcome
@@ -22,11 +22,11 @@ from followup.settings import Settings
     retry_delay_seconds=[10, 60, 300],
     retry_condition_fn=_support.retry_if(InboxUnavailable, unless=(InboxLoginRejected,)),
 )
-def fetch_new(settings: Settings) -> StoreResult:
+def fetch_new(settings: Settings, connect_retries: int | None = None) -> StoreResult:
     """Copy new messages into the store before anything reads them; mark them processed on the server."""
     app = _support.app(settings)
     with app.uow() as uow:
-        return store.store_new(uow, app.inbox(), app.inbox_source, store.own_addresses(app.config))
+        return store.store_new(uow, app.inbox(connect_retries), app.inbox_source, store.own_addresses(app.config))
 
 
 @task
@@ -37,12 +37,16 @@ def interpret(settings: Settings) -> ProcessResult:
         return Interpreter(uow, app.config).process_stored()
 
 
-@task(retries=2, retry_delay_seconds=60, retry_condition_fn=_support.retry_if(ServerUnavailable))
-def answer(settings: Settings) -> list[Outcome]:
+@task(
+    retries=2,
+    retry_delay_seconds=60,
+    retry_condition_fn=_support.retry_if(ServerUnavailable, unless=(LoginRefused,)),
+)
+def answer(settings: Settings, connect_retries: int | None = None) -> list[Outcome]:
     """Send the queued answers over one connection."""
     app = _support.app(settings)
     with app.uow() as uow:
-        return answers.send_answers(uow, app.sender(), app.config, _support.on_progress, _support.STOP)
+        return answers.send_answers(uow, app.sender(connect_retries), app.config, _support.on_progress, _support.STOP)
 
 
 @task
@@ -70,9 +74,10 @@ def collect_flow(attended: bool = False) -> CollectReport:
     fetching, answering = (fetch_new, answer) if not attended else (
         fetch_new.with_options(retries=0), answer.with_options(retries=0)
     )  # fmt: skip
-    stored = fetching(settings)
+    retries = _support.connect_retries(attended)
+    stored = fetching(settings, retries)
     processed = interpret(settings)
-    sent = answering(settings)
+    sent = answering(settings, retries)
     counts = publish_status(settings)
     get_run_logger().info(
         "collect: %s fetched (%s new, %s duplicates), %s interpreted (%s failed), %s answers sent",

@@ -8,22 +8,31 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 
 from flows import _support
-from followup.mail.sender import ServerUnavailable
+from followup.mail.sender import LoginRefused, ServerUnavailable
 from followup.services import dispatch as dispatching
 from followup.services.dispatch import DispatchReport
 from followup.settings import Settings
 
 
-@task(retries=2, retry_delay_seconds=30, retry_condition_fn=_support.retry_if(ServerUnavailable))
+@task(
+    retries=2,
+    retry_delay_seconds=30,
+    retry_condition_fn=_support.retry_if(ServerUnavailable, unless=(LoginRefused,)),
+)
 def send_queued(
-    settings: Settings, directive_code: str, units: list[str] | None, resend: bool, signed: str | None
+    settings: Settings,
+    directive_code: str,
+    units: list[str] | None,
+    resend: bool,
+    signed: str | None,
+    connect_retries: int | None = None,
 ) -> DispatchReport:
     """Issue the letter if need be, queue a message per unit, send what is not sent yet."""
     app = _support.app(settings)
     with app.uow() as uow:
         return dispatching.dispatch(
-            uow, app.sender(), app.config, app.config.directive(directive_code), settings.documents, units, resend,
-            Path(signed) if signed else None, _support.on_progress, _support.STOP,
+            uow, app.sender(connect_retries), app.config, app.config.directive(directive_code), settings.documents,
+            units, resend, Path(signed) if signed else None, _support.on_progress, _support.STOP,
         )  # fmt: skip
 
 
@@ -45,7 +54,7 @@ def dispatch_flow(
         planned = dispatching.plan(app.config, d, targets, app.clock.today())
         return DispatchReport(d.code, "(chưa cấp số)", Path(), planned, "dry run")
     sending = send_queued.with_options(retries=0) if attended else send_queued
-    report = sending(settings, directive, units, resend, signed)
+    report = sending(settings, directive, units, resend, signed, _support.connect_retries(attended))
     counts = report.counts()
     get_run_logger().info(
         "dispatch %s: %s sent, %s skipped, %s failed, %s waiting",

@@ -45,13 +45,14 @@ class App:
         return FileStore(self.settings.home / "store")
 
     def uow(self) -> UnitOfWork:
-        return UnitOfWork(_sessions(self.settings.db_url), self.files, self.clock)
+        return UnitOfWork(_sessions(self.settings.db_url.get_secret_value()), self.files, self.clock)
 
-    def sender(self) -> Sender:
-        return open_sender(self.settings.smtp_url, self.settings.outbox)
+    def sender(self, connect_retries: int | None = None) -> Sender:
+        """SMTP or the Maildir outbox; ``connect_retries=0`` tries a dead server once (someone is waiting)."""
+        return open_sender(self.settings.smtp_url, self.settings.outbox, connect_retries=connect_retries)
 
-    def inbox(self) -> Inbox:
-        return open_inbox(self.settings.imap_url, self.settings.inbox)
+    def inbox(self, connect_retries: int | None = None) -> Inbox:
+        return open_inbox(self.settings.imap_url, self.settings.inbox, connect_retries)
 
     @property
     def inbox_source(self) -> str:

@@ -1,14 +1,15 @@
 """Settings from the environment (the CLI loads a .env file into it): where data lives, how mail moves.
 
-Secrets (SMTP/IMAP passwords) live here, never in the YAML files the clerk edits.
+Secrets (SMTP/IMAP/database passwords) live here, never in the YAML files the clerk edits. The URLs that
+carry them are ``SecretStr``: this object is a parameter of Prefect tasks, which record its ``repr``, so
+no repr, str, log line or exception may show a password. Only the code that connects unwraps one.
 """
 
 from __future__ import annotations
 
-from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from followup.domain.config import Config, load_config
@@ -27,15 +28,23 @@ class Settings(BaseSettings):
 
     home: Path = Field(default=Path("var"), description="data folder: database, mail folders, documents")
     config: Path = Field(default_factory=default_config_dir, description="folder of recipients.yaml etc.")
-    database_url: str | None = None
-    smtp_url: str | None = None
-    imap_url: str | None = None
+    database_url: SecretStr | None = None
+    smtp_url: SecretStr | None = None
+    imap_url: SecretStr | None = None
 
-    @cached_property
-    def db_url(self) -> str:
+    @property
+    def db_url(self) -> SecretStr:
+        """FOLLOWUP_DATABASE_URL, or SQLite in the data folder."""
         if self.database_url:
             return self.database_url
-        return f"sqlite:///{(self.home / 'followup.db').resolve()}"
+        return SecretStr(f"sqlite:///{(self.home / 'followup.db').resolve()}")
+
+    @property
+    def db_shown(self) -> str:
+        """The database URL with its password hidden, for messages."""
+        from sqlalchemy.engine import make_url
+
+        return make_url(self.db_url.get_secret_value()).render_as_string(hide_password=True)
 
     @property
     def outbox(self) -> Path:

@@ -58,6 +58,7 @@ def main() -> None:
     """The console script: run the command; turn what can go wrong into one line and an exit code."""
     from followup.mail.inbox import InboxError
     from followup.mail.sender import SendFailure
+    from followup.mail.urls import MailUrlError
 
     try:
         code = app(standalone_mode=False)  # click returns the code of a typer.Exit here
@@ -86,13 +87,13 @@ def main() -> None:
             _print_problems([str(p) for p in exc.problems])
             sys.exit(2)
         if isinstance(exc, SendFailure | InboxError):
-            err.print(f"[bold red]Mail server:[/] {exc}", highlight=False)
+            err.print(f"[bold red]Mail server:[/] {exc}. Nothing is lost: run again when it answers.", highlight=False)
             sys.exit(1)
+        if isinstance(exc, MailUrlError):
+            err.print(str(exc), markup=False, highlight=False)
+            sys.exit(2)
         if isinstance(exc, OperationalError):
-            from sqlalchemy.engine import make_url
-
-            where = make_url(Settings().db_url).render_as_string(hide_password=True)
-            err.print(f"[bold red]Database:[/] cannot use {where}: {exc.orig}", highlight=False)
+            err.print(f"[bold red]Database:[/] cannot use {Settings().db_shown}: {exc.orig}", highlight=False)
             sys.exit(1)
         err.print(f"[bold red]{type(exc).__name__}:[/] {exc}", highlight=False)
         err.print("Run the same command with --debug to see where it happened.")
@@ -583,7 +584,7 @@ def demo(
     console.print(f"Messages sent ({len(messages)}):  {settings.outbox} (a Maildir; open it with any mail client)")
     console.print(f"Replies received:    {settings.inbox}", highlight=False)
     console.print(f"Replies as stored:   {settings.home / 'store'}", highlight=False)
-    console.print(f"Database:            {settings.db_url}", highlight=False)
+    console.print(f"Database:            {settings.db_shown}", highlight=False)
     console.print(
         f"Who has replied:     followup status {code}   (with FOLLOWUP_HOME={home} FOLLOWUP_NOW={DEMO_COLLECT})"
     )

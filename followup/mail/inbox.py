@@ -3,17 +3,10 @@
 Collecting replies must be repeatable without losing or double-counting mail, so this module only
 reads raw messages and marks them processed; it never deletes anything.
 
-``FOLLOWUP_IMAP_URL`` format::
-
-    imap://USER:PASSWORD@HOST[:PORT][?starttls=true&folder=INBOX&...]   plain, or STARTTLS (port 143)
-    imaps://USER:PASSWORD@HOST[:PORT][?folder=INBOX&...]                implicit TLS (port 993)
-
-USER and PASSWORD are percent-decoded, so write ``@ : / ? # %`` in them as ``%40 %3A %2F %3F %23
-%25``. Query parameters: ``folder`` (default ``INBOX``), ``processed_folder`` (default
-``Followup/Processed``, only used when the server cannot store keywords; '/' becomes the server's
-hierarchy delimiter and its personal namespace prefix is added), ``starttls`` (true/false,
-``imap://`` only), ``ssl`` (optional, must agree with the scheme: false for ``imap://``, true for
-``imaps://``), ``timeout`` (seconds, default 30). Unknown parameters are rejected so typos show.
+``FOLLOWUP_IMAP_URL`` is read by ``followup.mail.urls`` (the format is described there), e.g.
+``imaps://vanthu:PASSWORD@mail.huyen.example?folder=INBOX``. ``processed_folder`` is only used when
+the server cannot store keywords; '/' in it becomes the server's hierarchy delimiter and its personal
+namespace prefix is added.
 
 "Processed" on IMAP is the keyword ``$FollowupProcessed`` when the selected folder's PERMANENTFLAGS
 allow it (``\\*`` or the keyword itself); otherwise the message is moved to ``processed_folder``.
@@ -24,25 +17,34 @@ from __future__ import annotations
 import contextlib
 import mailbox
 import os
-import re
 import ssl
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Literal, Protocol, Self
-from urllib.parse import parse_qsl, unquote, urlsplit
 
-from imapclient import IMAPClient
+from imapclient import IMAPClient, SocketTimeout
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
+from pydantic import SecretStr
+
+from followup.mail.urls import (
+    DEFAULT_BACKOFF,
+    DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT,
+    Security,
+    connect_failure,
+    host_port,
+    parse_mail_url,
+    redact,
+)
 
 __all__ = [
     "KEYWORD",
     "PROCESSED_FOLDER",
     "ImapInbox",
     "ImapSettings",
-    "ImapUrlError",
     "Inbox",
     "InboxError",
     "InboxLoginRejected",
@@ -55,7 +57,7 @@ __all__ = [
 
 KEYWORD = "$FollowupProcessed"
 PROCESSED_FOLDER = "Followup/Processed"
-DEFAULT_RETRY_DELAYS: tuple[float, ...] = (2.0, 10.0)  # 3 attempts in all
+COMMAND_TIMEOUT = 120.0  # once connected, how long a command may take (a big folder, a large message)
 FETCH_BATCH = 100
 
 
@@ -69,10 +71,6 @@ class InboxUnavailable(InboxError):
 
 class InboxLoginRejected(InboxUnavailable):
     """The server rejected the user name or password (not retried: it will not fix itself)."""
-
-
-class ImapUrlError(ValueError):
-    """FOLLOWUP_IMAP_URL is malformed; the message names the wrong part, never the password."""
 
 
 @dataclass(frozen=True)
@@ -102,125 +100,44 @@ class Inbox(Protocol):
 
 @dataclass(frozen=True)
 class ImapSettings:
-    """A parsed FOLLOWUP_IMAP_URL. ``repr`` and ``where`` never show the password."""
+    """A parsed FOLLOWUP_IMAP_URL. The password is a SecretStr: no ``repr`` or message shows it."""
 
     host: str
     port: int
     user: str
-    password: str = field(repr=False)
-    security: Literal["plain", "starttls", "tls"] = "plain"
+    password: SecretStr
+    security: Security = "plain"
     folder: str = "INBOX"
     processed_folder: str = PROCESSED_FOLDER
-    timeout: float = 30.0
+    timeout: float = DEFAULT_TIMEOUT  # connecting, TLS, greeting and login
+    retries: int = DEFAULT_RETRIES["imap"]  # further connection attempts when the server is unavailable
+    backoff: float = DEFAULT_BACKOFF["imap"]  # seconds before the first retry; doubles each time
 
     @property
     def where(self) -> str:
         """``host:port`` for messages (IPv6 addresses bracketed)."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{host}:{self.port}"
-
-
-_BOOL = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0": False, "no": False, "off": False}
-_PARAMS = {"folder", "processed_folder", "starttls", "ssl", "timeout"}
-
-
-def _flag(name: str, value: str) -> bool:
-    try:
-        return _BOOL[value.strip().lower()]
-    except KeyError:
-        raise ImapUrlError(f"FOLLOWUP_IMAP_URL: query parameter {name} must be true or false") from None
+        return host_port(self.host, self.port)
 
 
 def parse_imap_url(url: str) -> ImapSettings:
-    """Parse ``imap://`` / ``imaps://`` URLs (see the module docstring for the format)."""
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        raise ImapUrlError("FOLLOWUP_IMAP_URL is not a URL (check the host part and brackets)") from None
-    scheme = parts.scheme.lower()
-    if scheme not in ("imap", "imaps"):
-        raise ImapUrlError(
-            "FOLLOWUP_IMAP_URL: the scheme must be imap:// (plain, or STARTTLS with ?starttls=true) "
-            "or imaps:// (TLS), e.g. imap://user:password@host:143"
-        )
-    if not parts.hostname:
-        raise ImapUrlError("FOLLOWUP_IMAP_URL: the host is missing (imap://user:password@HOST:port)")
-    if parts.username is None and "@" in url:
-        raise ImapUrlError(
-            "FOLLOWUP_IMAP_URL: user:password@host is cut short by a '/', '?' or '#'; "
-            "percent-encode those characters in the password (%2F %3F %23)"
-        )
-    if parts.username is None or not unquote(parts.username):
-        raise ImapUrlError(
-            "FOLLOWUP_IMAP_URL: the user name is missing; write imap://user:password@host "
-            "(percent-encode @ : / ? # % in the password)"
-        )
-    if parts.password is None:
-        raise ImapUrlError(
-            "FOLLOWUP_IMAP_URL: the password is missing; write user:password@host (percent-encode @ : / ? # % in it)"
-        )
-    try:
-        port = parts.port
-    except ValueError:
-        raise ImapUrlError(
-            "FOLLOWUP_IMAP_URL: the port after the host must be a number from 1 to 65535 "
-            "(if the password contains '/', '?' or '#', percent-encode it)"
-        ) from None
-    if parts.path not in ("", "/"):
-        raise ImapUrlError(
-            "FOLLOWUP_IMAP_URL: unexpected path after the host; choose the mailbox with ?folder=NAME "
-            "(and percent-encode '/' in the password)"
-        )
-    params: dict[str, str] = {}
-    for name, value in parse_qsl(parts.query, keep_blank_values=True):
-        if name not in _PARAMS:
-            shown = repr(name) if re.fullmatch(r"[A-Za-z_]{1,30}", name) else "(not shown)"
-            raise ImapUrlError(
-                f"FOLLOWUP_IMAP_URL: unknown query parameter {shown}; allowed: {', '.join(sorted(_PARAMS))}"
-            )
-        if name in params:
-            raise ImapUrlError(f"FOLLOWUP_IMAP_URL: query parameter {name!r} is given twice")
-        params[name] = value
-
-    implicit_tls = scheme == "imaps"
-    if "ssl" in params and _flag("ssl", params["ssl"]) != implicit_tls:
-        raise ImapUrlError(
-            f"FOLLOWUP_IMAP_URL: query parameter ssl contradicts the scheme {scheme}://; use imaps:// for "
-            "TLS from the first byte, imap:// (optionally with starttls=true) otherwise"
-        )
-    starttls = _flag("starttls", params["starttls"]) if "starttls" in params else False
-    if starttls and implicit_tls:
-        raise ImapUrlError("FOLLOWUP_IMAP_URL: starttls=true only applies to imap://; imaps:// is already TLS")
-    security: Literal["plain", "starttls", "tls"] = "tls" if implicit_tls else "starttls" if starttls else "plain"
-
-    timeout = 30.0
-    if "timeout" in params:
-        try:
-            timeout = float(params["timeout"])
-        except ValueError:
-            timeout = -1.0
-        if not 0 < timeout <= 600:
-            raise ImapUrlError("FOLLOWUP_IMAP_URL: query parameter timeout must be seconds between 0 and 600")
-    for name in ("folder", "processed_folder"):
-        if name in params and not params[name].strip():
-            raise ImapUrlError(f"FOLLOWUP_IMAP_URL: query parameter {name} must not be empty")
+    """Parse an ``imap://`` / ``imaps://`` URL (format in ``followup.mail.urls``); MailUrlError if wrong."""
+    parsed = parse_mail_url(url, "imap")
+    assert parsed.user is not None and parsed.password is not None  # the parser requires both for IMAP
     return ImapSettings(
-        host=parts.hostname,
-        port=port or (993 if implicit_tls else 143),
-        user=unquote(parts.username),
-        password=unquote(parts.password),
-        security=security,
-        folder=params.get("folder", "INBOX").strip(),
-        processed_folder=params.get("processed_folder", PROCESSED_FOLDER).strip(),
-        timeout=timeout,
+        host=parsed.host,
+        port=parsed.port,
+        user=parsed.user,
+        password=parsed.password,
+        security=parsed.security,
+        folder=parsed.options.get("folder", "INBOX"),
+        processed_folder=parsed.options.get("processed_folder", PROCESSED_FOLDER),
+        timeout=parsed.timeout,
+        retries=parsed.retries,
+        backoff=parsed.backoff,
     )
 
 
 # --------------------------------------------------------------------------- IMAP
-
-
-def _redact(text: str, secret: str) -> str:
-    return text.replace(secret, "***") if secret else text
 
 
 def _temporary_login_failure(exc: LoginError) -> bool:
@@ -231,21 +148,23 @@ def _temporary_login_failure(exc: LoginError) -> bool:
 class ImapInbox:
     """Replies in an IMAP folder; one connection per ``with`` block.
 
-    ``retry_delays`` are the pauses between connection attempts (so ``len + 1`` attempts) and
-    ``sleep`` performs them; both are injectable so tests do not wait.
+    An unavailable server is tried ``connect_retries`` more times (default: the URL's ``retries``), after
+    ``backoff`` seconds doubling each time; the command line passes 0 so the clerk hears at once.
+    ``sleep`` performs the pauses and is injectable so tests do not wait.
     """
 
     def __init__(
         self,
         url: str | ImapSettings,
         *,
-        retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
+        connect_retries: int | None = None,
         sleep: Callable[[float], None] = time.sleep,
         batch_size: int = FETCH_BATCH,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.settings = url if isinstance(url, ImapSettings) else parse_imap_url(url)
-        self._retry_delays = tuple(retry_delays)
+        retries = self.settings.retries if connect_retries is None else connect_retries
+        self._retry_delays = [self.settings.backoff * 2**i for i in range(max(0, retries))]
         self._sleep = sleep
         self._batch_size = max(1, batch_size)
         self._ssl_context = ssl_context
@@ -289,27 +208,38 @@ class ImapInbox:
                 return self._connect_once()
             except LoginError as exc:
                 if not _temporary_login_failure(exc):
+                    reason = " ".join(redact(str(exc), s.password).split())
                     raise InboxLoginRejected(
-                        f"IMAP server {s.where} rejected the login of user {s.user!r}: "
-                        f"{_redact(str(exc), s.password)}. Check the user and password in FOLLOWUP_IMAP_URL."
+                        f"IMAP: login refused by {s.where} for user {s.user!r} ({reason}); "
+                        "check the user and password in FOLLOWUP_IMAP_URL"
                     ) from None
                 cause = exc
             except (OSError, IMAPClientAbortError) as exc:  # refused, DNS, TLS, socket.timeout, dropped
                 cause = exc
             if attempt + 1 < attempts:
                 self._sleep(self._retry_delays[attempt])
-        reason = _redact(f"{type(cause).__name__}: {cause}", s.password)
-        raise InboxUnavailable(f"IMAP server {s.where} is unavailable after {attempts} attempts ({reason})") from cause
+        what = (
+            f"IMAP: server unavailable ({' '.join(redact(str(cause), s.password).split())}) at {s.where}; "
+            "try again later or check FOLLOWUP_IMAP_URL"
+            if isinstance(cause, LoginError)
+            else "IMAP: " + connect_failure(cause, "imap", s.host, s.port, s.timeout, s.password)
+        )
+        tries = f" ({attempts} attempts)" if attempts > 1 else ""
+        raise InboxUnavailable(what + tries) from None
 
     def _connect_once(self) -> IMAPClient:
         s = self.settings
         client = IMAPClient(
-            s.host, port=s.port, ssl=s.security == "tls", ssl_context=self._ssl_context, timeout=s.timeout
+            s.host,
+            port=s.port,
+            ssl=s.security == "tls",
+            ssl_context=self._ssl_context,
+            timeout=SocketTimeout(connect=s.timeout, read=max(s.timeout, COMMAND_TIMEOUT)),
         )
         try:
             if s.security == "starttls":
                 client.starttls(self._ssl_context)
-            client.login(s.user, s.password)
+            client.login(s.user, s.password.get_secret_value())
             try:
                 info = client.select_folder(s.folder)
             except IMAPClientAbortError:
@@ -317,7 +247,7 @@ class ImapInbox:
             except IMAPClientError as exc:
                 raise InboxUnavailable(
                     f"IMAP server {s.where}: folder {s.folder!r} cannot be opened for user {s.user!r} "
-                    f"({_redact(str(exc), s.password)}); check folder= in FOLLOWUP_IMAP_URL"
+                    f"({redact(str(exc), s.password)}); check folder= in FOLLOWUP_IMAP_URL"
                 ) from None
             permanent = {bytes(flag).lower() for flag in info.get(b"PERMANENTFLAGS", ())}
             if b"\\*" in permanent or KEYWORD.lower().encode() in permanent:
@@ -359,7 +289,7 @@ class ImapInbox:
         except IMAPClientError as exc:
             raise InboxUnavailable(
                 f"IMAP server {s.where} does not allow keywords and folder {name!r} cannot be created "
-                f"({_redact(str(exc), s.password)}); create it or set processed_folder= in FOLLOWUP_IMAP_URL"
+                f"({redact(str(exc), s.password)}); create it or set processed_folder= in FOLLOWUP_IMAP_URL"
             ) from None
         return name
 
@@ -373,10 +303,10 @@ class ImapInbox:
             self._client = None
             with contextlib.suppress(IMAPClientError, OSError):
                 client.shutdown()
-            reason = _redact(f"{type(exc).__name__}: {exc}", self.settings.password)
+            reason = redact(f"{type(exc).__name__}: {exc}", self.settings.password)
             raise InboxUnavailable(f"IMAP server {self.settings.where} failed while {doing} ({reason})") from exc
         except IMAPClientError as exc:
-            reason = _redact(str(exc), self.settings.password)
+            reason = redact(str(exc), self.settings.password)
             raise InboxError(f"IMAP server {self.settings.where} refused {doing}: {reason}") from exc
 
     # -- reading and marking
@@ -564,8 +494,9 @@ class MaildirInbox:
 # --------------------------------------------------------------------------- choice
 
 
-def open_inbox(imap_url: str | None, maildir: Path) -> Inbox:
-    """IMAP when FOLLOWUP_IMAP_URL is set (non-blank), else the local Maildir."""
-    if imap_url is not None and imap_url.strip():
-        return ImapInbox(imap_url)
+def open_inbox(imap_url: SecretStr | str | None, maildir: Path, connect_retries: int | None = None) -> Inbox:
+    """IMAP when FOLLOWUP_IMAP_URL is set (non-blank), else the local Maildir; ``connect_retries`` as in ImapInbox."""
+    url = imap_url.get_secret_value() if isinstance(imap_url, SecretStr) else imap_url
+    if url is not None and url.strip():
+        return ImapInbox(url, connect_retries=connect_retries)
     return MaildirInbox(maildir)

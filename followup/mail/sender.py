@@ -12,11 +12,23 @@ import smtplib
 import ssl
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Protocol, Self
-from urllib.parse import parse_qs, unquote, urlsplit
+
+from pydantic import SecretStr
+
+from followup.mail.urls import (
+    DEFAULT_BACKOFF,
+    DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT,
+    Security,
+    connect_failure,
+    host_port,
+    parse_mail_url,
+    redact,
+)
 
 
 class SendFailure(Exception):
@@ -41,6 +53,16 @@ class ServerUnavailable(TransientFailure):
     """The server cannot be reached at all: stop the batch, a later run sends the rest."""
 
 
+class LoginRefused(ServerUnavailable):
+    """The server refused the user or password: stop the batch, and do not retry, it will not fix itself."""
+
+    permanent = True
+
+
+#: Once connected, how long a command may take (a large message, a server scanning it for viruses).
+COMMAND_TIMEOUT = 120.0
+
+
 class Sender(Protocol):
     """Where composed messages go."""
 
@@ -59,50 +81,30 @@ class Sender(Protocol):
 
 @dataclass(frozen=True)
 class SmtpSettings:
+    """A parsed FOLLOWUP_SMTP_URL (format in ``followup.mail.urls``); the password stays a SecretStr."""
+
     host: str
     port: int
     user: str | None = None
-    password: str | None = field(default=None, repr=False)
-    tls: str = "none"  # none, starttls, ssl
-    timeout: float = 30.0
-    retries: int = 4  # tries per message on a transient failure
-    backoff: float = 1.0  # seconds before the second try; doubles each time
+    password: SecretStr | None = None
+    security: Security = "plain"
+    timeout: float = DEFAULT_TIMEOUT  # connecting, TLS, greeting and login
+    retries: int = DEFAULT_RETRIES["smtp"]  # tries again after a transient failure
+    backoff: float = DEFAULT_BACKOFF["smtp"]  # seconds before the first retry; doubles each time
 
     @classmethod
     def from_url(cls, url: str) -> SmtpSettings:
-        """Read ``smtp://user:pass@host:587?starttls=true`` or ``smtps://host:465``.
-
-        Optional query parameters: ``timeout`` (seconds), ``retries`` (tries per message), ``backoff`` (seconds).
-        """
-        parts = urlsplit(url)
-        if parts.scheme not in ("smtp", "smtps"):
-            raise ValueError(
-                f"FOLLOWUP_SMTP_URL must start with smtp:// or smtps:// (got {parts.scheme or 'nothing'}://); "
-                "e.g. smtp://user:password@mail.example:587?starttls=true"
-            )
-        if not parts.hostname:
-            raise ValueError("FOLLOWUP_SMTP_URL has no host name; e.g. smtp://mail.example:587")
-        query = {k: v[-1].lower() for k, v in parse_qs(parts.query).items()}
-        tls = (
-            "ssl"
-            if parts.scheme == "smtps"
-            else ("starttls" if query.get("starttls") in ("1", "true", "yes") else "none")
-        )
-        try:
-            port = parts.port or (465 if tls == "ssl" else 587 if tls == "starttls" else 25)
-            numbers = {"timeout": float(query.get("timeout", 30)), "retries": int(query.get("retries", 4))}
-            numbers["backoff"] = float(query.get("backoff", 1.0))
-        except ValueError as exc:
-            raise ValueError("FOLLOWUP_SMTP_URL has a port, timeout, retries or backoff that is not a number") from exc
+        """Read ``smtp://user:pass@host:587?starttls=true`` or ``smtps://host:465``; MailUrlError if wrong."""
+        parsed = parse_mail_url(url, "smtp")
         return cls(
-            host=parts.hostname,
-            port=port,
-            user=unquote(parts.username) if parts.username else None,
-            password=unquote(parts.password) if parts.password else None,
-            tls=tls,
-            timeout=numbers["timeout"],
-            retries=max(1, int(numbers["retries"])),
-            backoff=numbers["backoff"],
+            host=parsed.host,
+            port=parsed.port,
+            user=parsed.user,
+            password=parsed.password,
+            security=parsed.security,
+            timeout=parsed.timeout,
+            retries=parsed.retries,
+            backoff=parsed.backoff,
         )
 
 
@@ -122,16 +124,21 @@ class RetryPolicy:
 
 
 class SmtpSender:
-    """One connection for a whole batch; reconnects when the server drops it."""
+    """One connection for a whole batch; reconnects when the server drops it.
 
-    def __init__(self, settings: SmtpSettings, retry: RetryPolicy | None = None):
+    ``connect_retries`` is how often an unreachable server is tried again within one ``send`` (default:
+    the URL's ``retries``); the command line passes 0 so the clerk hears at once, scheduled runs retry.
+    """
+
+    def __init__(self, settings: SmtpSettings, retry: RetryPolicy | None = None, connect_retries: int | None = None):
         self.settings = settings
-        self.retry = retry or RetryPolicy(attempts=settings.retries, first_delay=settings.backoff)
+        self.retry = retry or RetryPolicy(attempts=settings.retries + 1, first_delay=settings.backoff)
+        self.connect_retries = settings.retries if connect_retries is None else connect_retries
         self._smtp: smtplib.SMTP | None = None
 
     @property
     def where(self) -> str:
-        return f"smtp://{self.settings.host}:{self.settings.port}"
+        return f"smtp://{host_port(self.settings.host, self.settings.port)}"
 
     def __enter__(self) -> Self:
         return self
@@ -150,28 +157,44 @@ class SmtpSender:
             self._smtp = None
 
     def _connect(self) -> smtplib.SMTP:
+        """Connect, TLS and log in within the URL's timeout; then allow commands the longer COMMAND_TIMEOUT."""
         s = self.settings
+        at = host_port(s.host, s.port)
         context = ssl.create_default_context()
+        smtp: smtplib.SMTP | None = None
         try:
-            if s.tls == "ssl":
-                smtp: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=context)
+            if s.security == "tls":
+                smtp = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=context)
             else:
                 smtp = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
-                if s.tls == "starttls":
+                if s.security == "starttls":
                     smtp.starttls(context=context)
             if s.user:
-                smtp.login(s.user, s.password or "")
+                smtp.login(s.user, s.password.get_secret_value() if s.password else "")
+            if smtp.sock is not None:
+                smtp.sock.settimeout(max(s.timeout, COMMAND_TIMEOUT))
         except smtplib.SMTPAuthenticationError as exc:
-            raise PermanentFailure(
-                f"{self.where} refused the login for {s.user!r} ({exc.smtp_code}); check FOLLOWUP_SMTP_URL",
+            _close_quietly(smtp)
+            raise LoginRefused(
+                f"SMTP: login refused by {at} for user {s.user!r} ({exc.smtp_code}); "
+                "check the user and password in FOLLOWUP_SMTP_URL",
                 exc.smtp_code,
-            ) from exc
+            ) from None
+        except smtplib.SMTPNotSupportedError:
+            _close_quietly(smtp)
+            raise ServerUnavailable(
+                f"SMTP: TLS failure: {at} does not offer STARTTLS; use smtps:// if that port speaks TLS from the "
+                "first byte, or check the port in FOLLOWUP_SMTP_URL"
+            ) from None
         except (OSError, smtplib.SMTPException) as exc:
-            raise ServerUnavailable(f"cannot reach {self.where}: {exc}") from exc
+            _close_quietly(smtp)
+            what = connect_failure(exc, "smtp", s.host, s.port, s.timeout, s.password)
+            raise ServerUnavailable(f"SMTP: {what}") from None
         return smtp
 
     def send(self, from_addr: str, recipients: list[str], data: bytes) -> list[str]:
         delays = self.retry.delays()
+        unreachable = 0
         for attempt in range(len(delays) + 1):
             try:
                 if self._smtp is None:
@@ -201,11 +224,15 @@ class SmtpSender:
                     self._drop()
                 else:
                     self._reset()
-            except (TimeoutError, smtplib.SMTPServerDisconnected, OSError) as exc:
-                failure = TransientFailure(f"connection to {self.where} lost: {exc}")
-                self._drop()
-            except TransientFailure as exc:  # from _connect
+            except ServerUnavailable as exc:  # from _connect
                 failure = exc
+                unreachable += 1
+                if unreachable > self.connect_retries:
+                    raise
+            except (TimeoutError, smtplib.SMTPServerDisconnected, OSError) as exc:
+                reason = redact(str(exc), self.settings.password)
+                failure = TransientFailure(f"connection to {self.where} lost: {reason}")
+                self._drop()
             if failure.permanent or attempt == len(delays):
                 raise failure
             self.retry.sleep(delays[attempt])
@@ -224,6 +251,11 @@ class SmtpSender:
                 self._smtp.close()
             finally:
                 self._smtp = None
+
+
+def _close_quietly(smtp: smtplib.SMTP | None) -> None:
+    if smtp is not None:
+        smtp.close()
 
 
 # --------------------------------------------------------------------------- Maildir
@@ -254,7 +286,11 @@ class MaildirSender:
         return []
 
 
-def open_sender(smtp_url: str | None, outbox: Path, retry: RetryPolicy | None = None) -> Sender:
-    if smtp_url:
-        return SmtpSender(SmtpSettings.from_url(smtp_url), retry)
+def open_sender(
+    smtp_url: SecretStr | str | None, outbox: Path, retry: RetryPolicy | None = None, connect_retries: int | None = None
+) -> Sender:
+    """SMTP when FOLLOWUP_SMTP_URL is set, else the Maildir outbox; ``connect_retries`` as in SmtpSender."""
+    url = smtp_url.get_secret_value() if isinstance(smtp_url, SecretStr) else smtp_url
+    if url and url.strip():
+        return SmtpSender(SmtpSettings.from_url(url), retry, connect_retries)
     return MaildirSender(outbox)

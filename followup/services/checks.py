@@ -5,28 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import jinja2
-from jinja2 import meta
-
 from followup.documents import letter as documents
 from followup.domain.config import Config, ConfigError, load_config
+from followup.mail import templates as mail_templates
+from followup.mail.urls import redact
 from followup.settings import Settings
-
-#: Variables the e-mail templates may use (see followup.services.dispatch.MailKit.outgoing).
-MAIL_VARIABLES = {
-    "directive": {
-        "unit_name",
-        "office_name",
-        "office_department",
-        "document_kind",
-        "number",
-        "issued_on",
-        "subject",
-        "requests",
-        "tag",
-    },
-    "answer": {"unit_name", "office_name", "office_department", "received", "items", "any_rejected", "tag"},
-}
 
 
 def check_templates(config: Config) -> list[str]:
@@ -47,64 +30,54 @@ def check_templates(config: Config) -> list[str]:
                     f"{letter}: uses {{{{ {name} }}}}, which directive {directive.code} does not provide; "
                     f"known: {', '.join(sorted(context))}"
                 )
-    folder = config.root / "templates" / "email"
-    env = jinja2.Environment(autoescape=True)
-    for purpose, known in MAIL_VARIABLES.items():
-        for ext in ("txt", "html"):
-            path = folder / f"{purpose}.{ext}"
-            if not path.exists():
-                problems.append(f"{path}: missing; every message needs a {ext} body")
-                continue
-            try:
-                ast = env.parse(path.read_text(encoding="utf-8"))
-            except jinja2.TemplateSyntaxError as exc:
-                problems.append(f"{path}:{exc.lineno}: template syntax error: {exc.message}")
-                continue
-            for name in sorted(meta.find_undeclared_variables(ast) - known):
-                problems.append(
-                    f"{path}: uses {{{{ {name} }}}}, which is not provided; known: {', '.join(sorted(known))}"
-                )
+    problems += mail_templates.check(config.root / "templates" / "email")
     return problems
 
 
 def check_connections(settings: Settings) -> tuple[list[str], list[str]]:
-    from followup.mail.inbox import open_inbox
+    """Connect once to each configured server: the clerk waits for an answer, so no retries."""
+    from followup.mail.inbox import InboxError, open_inbox
     from followup.mail.sender import SendFailure, SmtpSender, SmtpSettings
     from followup.storage.db import open_database
 
     problems, notes = [], []
     try:
         open_database(settings.db_url)
-        notes.append(f"database ready ({_safe_url(settings.db_url)})")
+        notes.append(f"database ready ({settings.db_shown})")
     except Exception as exc:
-        problems.append(f"FOLLOWUP_DATABASE_URL: cannot open the database: {type(exc).__name__}: {exc}")
+        reason = redact(redact(f"{type(exc).__name__}: {exc}", settings.db_url), _db_password(settings))
+        problems.append(f"FOLLOWUP_DATABASE_URL: cannot open the database: {reason}")
     if settings.smtp_url:
         try:
-            sender = SmtpSender(SmtpSettings.from_url(settings.smtp_url))
+            sender = SmtpSender(SmtpSettings.from_url(settings.smtp_url.get_secret_value()), connect_retries=0)
             with sender:
                 sender._smtp = sender._connect()
                 sender._smtp.noop()
             notes.append(f"SMTP server answers ({sender.where})")
         except (ValueError, SendFailure, OSError) as exc:
-            problems.append(f"FOLLOWUP_SMTP_URL: {exc}")
+            problems.append(f"FOLLOWUP_SMTP_URL: {exc}" if isinstance(exc, OSError) else str(exc))
     else:
         notes.append(f"no FOLLOWUP_SMTP_URL: mail goes to the Maildir {settings.outbox}")
     if settings.imap_url:
         try:
-            with open_inbox(settings.imap_url, settings.inbox) as inbox:
+            with open_inbox(settings.imap_url, settings.inbox, connect_retries=0) as inbox:
                 next(iter(inbox.fetch_unprocessed(limit=0)), None)
             notes.append("IMAP server answers")
-        except Exception as exc:
-            problems.append(f"FOLLOWUP_IMAP_URL: {exc}")
+        except (ValueError, InboxError) as exc:
+            problems.append(str(exc))
     else:
         notes.append(f"no FOLLOWUP_IMAP_URL: replies are read from the Maildir {settings.inbox}")
     return problems, notes
 
 
-def _safe_url(url: str) -> str:
+def _db_password(settings: Settings) -> str | None:
     from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
 
-    return make_url(url).render_as_string(hide_password=True)
+    try:
+        return make_url(settings.db_url.get_secret_value()).password
+    except ArgumentError:
+        return None
 
 
 def check_everything(settings: Settings) -> tuple[list[str], list[str]]:

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pydantic import SecretStr
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -90,7 +91,8 @@ def _migration_lock(engine: Engine) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def open_database(url: str) -> sessionmaker[Session]:
-    engine = make_engine(url)
+def open_database(url: SecretStr | str) -> sessionmaker[Session]:
+    """Migrate and open the database; the URL may be a SecretStr, unwrapped only here where it connects."""
+    engine = make_engine(url.get_secret_value() if isinstance(url, SecretStr) else url)
     migrate(engine)
     return sessionmaker(engine, expire_on_commit=False)

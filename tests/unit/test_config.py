@@ -107,6 +107,17 @@ def test_unknown_field_and_bad_cron_are_named(workdir: Path):
     assert "'every day' is not a cron expression" in text
 
 
+@pytest.mark.parametrize(
+    ("cron", "wrong"),
+    [("99 99 * * *", "Bad minute"), ("30 25 * * *", "Bad hour"), ("0 7 31 2 *", "Bad day-of-month"),
+     ("0 7 * * 1-6 2024", "it has 6 field(s)")],
+)  # fmt: skip
+def test_a_cron_is_checked_by_a_cron_library(workdir: Path, cron: str, wrong: str):
+    edit(workdir / "schedules.yaml", lambda d: d.update(flows={"collect": cron}))
+    (problem,) = problems_of(workdir)
+    assert f"flow collect: {cron!r}" in problem and wrong in problem and "e.g. '30 7 * * 1-6'" in problem
+
+
 def test_a_line_break_in_a_unit_name_is_refused(workdir: Path):
     edit(workdir / "recipients.yaml", lambda d: d["units"][0].update(name="Xã A\r\nBcc: evil@x.example"))
     (problem,) = problems_of(workdir)
@@ -127,8 +138,16 @@ def test_template_variable_the_data_does_not_provide(workdir: Path):
         "directive.docx: uses {{ so_dien_thoai_lien_he }}, which directive 2023-child-protection does not provide"
         in text
     )
-    assert "directive.txt: uses {{ ten_don_vi }}, which is not provided" in text
+    assert "directive.txt: uses {{ ten_don_vi }}, which a directive message does not provide" in text
     assert "directive.html:1: template syntax error" in text
+
+
+def test_email_templates_are_rendered_with_an_example_of_their_typed_context(workdir: Path):
+    """A known variable used the wrong way (a field of a list) only shows when the template is rendered."""
+    (workdir / "templates" / "email" / "answer.txt").write_text("{{ items.heading.upper() }}\n", encoding="utf-8")
+    text = "\n".join(check_templates(load_config(workdir)))
+    assert "answer.txt: does not render with an example answer message" in text
+    assert "directive.txt" not in text
 
 
 def test_shipped_templates_pass_the_check(config):
@@ -147,14 +166,37 @@ def test_deadline_forms(text, expected):
 def test_a_cached_configuration_follows_every_edit(workdir: Path, tmp_path: Path):
     cache = tmp_path / "cache"
     first = load_config(workdir, cache=cache)
-    assert len(list(cache.glob("config-*.pickle"))) == 1
+    assert len(list(cache.glob("config-*.json"))) == 1
     assert load_config(workdir, cache=cache) == first  # read back from the cache
     edit(workdir / "recipients.yaml", lambda d: d["units"][0].update(name="Ủy ban nhân dân thị trấn Phủ Thông mới"))
     assert load_config(workdir, cache=cache).recipients.units[0].name.endswith("mới")
     edit(workdir / "recipients.yaml", lambda d: d["units"][0].update(emails=["khong-phai-thu"]))
     with pytest.raises(ConfigError, match="is not an e-mail address"):  # an error is never hidden by the cache
         load_config(workdir, cache=cache)
-    assert len(list(cache.glob("config-*.pickle"))) == 1
+    assert len(list(cache.glob("config-*.json"))) == 1
+
+
+@pytest.mark.parametrize("content", [b"\x80\x04K\x01.", b'{"recipients": 1}', b"{", b""])
+def test_a_damaged_or_foreign_cache_is_ignored_and_rebuilt(workdir: Path, tmp_path: Path, content: bytes):
+    cache = tmp_path / "cache"
+    first = load_config(workdir, cache=cache)
+    (cached,) = cache.glob("config-*.json")
+    cached.write_bytes(content)  # e.g. a pickle, or JSON of something else
+    assert load_config(workdir, cache=cache) == first
+    assert cached.read_bytes().startswith(b'{"recipients":')
+
+
+def test_the_cache_is_json_keyed_by_pydantic_version(workdir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    import pydantic
+
+    cache = tmp_path / "cache"
+    load_config(workdir, cache=cache)
+    (before,) = cache.glob("config-*.json")
+    assert not list(cache.glob("*.pickle"))
+    monkeypatch.setattr(pydantic, "VERSION", "99.0")
+    load_config(workdir, cache=cache)
+    (after,) = cache.glob("config-*.json")
+    assert after.name != before.name
 
 
 def test_the_directive_asking_for_a_requirement(config):
