@@ -26,7 +26,10 @@ from followup.domain.config import Config
 from followup.domain.matching import Known, Match, NoMatch, agreed_unit, match, message_evidence
 from followup.domain.periods import Period, due_for, dues
 from followup.forms.identity import FormIdentity, UnreadableForm, read_identity
-from followup.forms.review import Verdict, cross_check, problem_record, review
+from followup.forms.problems import problem_record
+from followup.forms.registry import KINDS, kind_for_extension, kind_of
+from followup.forms.review import Verdict, cross_check
+from followup.forms.summaries import ListSummary, ReportSummary, summary_from_json
 from followup.mail import parse as mail_in
 from followup.mail.compose import Outgoing, new_message_id, render_bodies, tracking_tag
 from followup.mail.inbox import Inbox
@@ -35,7 +38,6 @@ from followup.storage.files import FileStore
 from followup.storage.models import ChildRecord, IncomingMessage, OutgoingMessage, Submission
 from followup.storage.repository import sync_recipients
 
-FORM_KINDS = {"xlsx": "children-list", "docx": "periodic-report"}
 LEGACY = {"xls": "xlsx", "doc": "docx"}
 ANSWER = "answer"
 
@@ -171,10 +173,10 @@ def known_from(session: Session, config: Config) -> Known:
 
 def open_slots(config: Config, now: dt.datetime) -> dict[str, dict[str, list[tuple[str, str, str]]]]:
     """kind of file -> unit -> the (directive, requirement, period) it owes with that kind of file."""
-    slots: dict[str, dict[str, list[tuple[str, str, str]]]] = {"xlsx": {}, "docx": {}}
+    slots: dict[str, dict[str, list[tuple[str, str, str]]]] = {kind.ext: {} for kind in KINDS.values()}
     for directive in config.directives.values():
         for requirement in directive.requirements:
-            kind = "xlsx" if requirement.form == "children-list" else "docx"
+            kind = kind_of(requirement).ext
             periods = [d for d in dues(directive, requirement, now.date()) if d.cutoff.year >= now.year - 1]
             for unit in config.recipients.units_in(requirement.from_groups):
                 for due in periods[-1:]:  # the latest open period
@@ -202,9 +204,9 @@ class Collector:
 
     def _remember_accepted(self) -> None:
         """What is already accepted, read once: the slots a new acceptance supersedes, and each unit's latest
-        count of children in special circumstances for the list-against-report check."""
+        summary of each list, by requirement, for the report's declared cross-checks."""
         self.accepted: set[tuple[str | None, str | None, str | None, str | None]] = set()
-        self.special: dict[tuple[str | None, str | None, str], int] = {}
+        self.lists: dict[tuple[str | None, str | None, str], dict[str, ListSummary]] = {}
         rows = self.session.execute(
             select(
                 Submission.directive_code,
@@ -218,8 +220,9 @@ class Collector:
         )
         for directive, requirement, period, unit, summary in rows:
             self.accepted.add((directive, requirement, period, unit))
-            if "special" in summary and period:
-                self.special[(directive, unit, period[:4])] = summary["special"]
+            listed = summary_from_json(summary)
+            if isinstance(listed, ListSummary) and period and requirement:
+                self.lists.setdefault((directive, unit, period[:4]), {})[requirement] = listed
 
     def process_stored(self) -> ProcessResult:
         result = ProcessResult()
@@ -281,7 +284,7 @@ class Collector:
                     f'Tệp "{file.name}" ở định dạng cũ (.{ext}); vui lòng lưu thành .{LEGACY[ext]} rồi gửi lại.',
                 )  # fmt: skip
             data, ext = converted, LEGACY[ext]
-        if ext not in FORM_KINDS:
+        if kind_for_extension(ext) is None:
             reason = "no machine-readable form (.xlsx/.docx) in this file"
             unit = agreed_unit(evidence)
             return self.triage(incoming, file, texts, reason, force, unit, self.hint(unit, None, evidence))
@@ -331,18 +334,20 @@ class Collector:
         except ValueError as exc:
             return self.triage_match(incoming, name, data, ext, found, str(exc))
         try:
-            verdict = review(requirement, data, name, incoming.received_at.date())
+            verdict = kind_of(requirement).review(requirement, data, name, incoming.received_at.date())
         except UnreadableForm as exc:
-            verdict = Verdict("rejected", [], {}, {})
+            verdict = Verdict("rejected", [])
             problems = [{"where": "", "message": exc.message_vi, "severity": "error"}]
         else:
-            if requirement.form == "periodic-report":
-                verdict.problems += cross_check(self.listed_special(found), verdict.content.get("values", {}))
+            if isinstance(verdict.summary, ReportSummary):
+                verdict.problems += cross_check(requirement, verdict.summary, self.listed(found))
             problems = [problem_record(p) for p in verdict.problems]
         if verdict.status == "accepted":  # before the new one is added, which the update would catch too
             self.supersede(found)
-            if "special" in verdict.summary:
-                self.special[(found.directive, found.unit, found.period[:4])] = verdict.summary["special"]
+            if isinstance(verdict.summary, ListSummary):
+                self.lists.setdefault((found.directive, found.unit, found.period[:4]), {})[found.requirement] = (
+                    verdict.summary
+                )
         slot = (found.directive, found.requirement, found.period)
         file = IncomingFile(name, data, "")
         submission = self.keep(
@@ -385,9 +390,9 @@ class Collector:
             .values(status="superseded")
         )
 
-    def listed_special(self, found: Match) -> int | None:
-        """Children in special circumstances in the unit's accepted list of the same year, if any."""
-        return self.special.get((found.directive, found.unit, found.period[:4]))
+    def listed(self, found: Match) -> dict[str, ListSummary]:
+        """The unit's accepted lists of the same year, by requirement code."""
+        return self.lists.get((found.directive, found.unit, found.period[:4]), {})
 
     def triage(
         self,
@@ -419,6 +424,7 @@ class Collector:
         ext: str | None = None,
     ) -> Submission:
         """Record a file (or a message without one) as a submission; its bytes go to the store."""
+        summary, content = verdict.stored() if verdict else ({}, {})
         submission = Submission(
             incoming_id=incoming.id,
             attachment_name=file.name if file else None,
@@ -433,8 +439,8 @@ class Collector:
             reason=reason,
             evidence=list(evidence),
             problems=problems,
-            summary=verdict.summary if verdict else {},
-            content=verdict.content if verdict else {},
+            summary=summary,
+            content=content,
             decided_at=self.now(),
         )
         self.session.add(submission)
@@ -564,14 +570,9 @@ def evidence_texts(evidence: list) -> tuple[str, ...]:
 def answer_lines(name: str, summary: dict, problems: list[dict]) -> list[str]:
     """What the unit reads about one file: counts if accepted, every problem and its place if not."""
     lines = [f'Tệp "{name}".']
-    if "rows" in summary:
-        lines.append(
-            f"Đã đọc {summary['rows']} dòng: {summary['special']} trẻ em có hoàn cảnh đặc biệt, "
-            f"{summary['difficult']} trẻ em có hoàn cảnh khó khăn."
-        )
-    if "values" in summary:
-        filled = sum(1 for v in summary["values"].values() if v is not None)
-        lines.append(f"Đã đọc {filled}/{len(summary['values'])} chỉ tiêu số liệu.")
+    read = summary_from_json(summary)
+    if read is not None:
+        lines += read.answer_lines()
     for problem in problems:
         label = "Lỗi" if problem["severity"] == "error" else "Lưu ý"
         lines.append(f"{label}" + (f" ({problem['where']})" if problem["where"] else "") + f": {problem['message']}")

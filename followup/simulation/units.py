@@ -38,14 +38,10 @@ from lxml import etree
 
 from followup.domain.clock import OFFICE_TZ
 from followup.domain.config import Requirement
-from followup.forms.identity import (
-    CHILDREN_COLUMNS,
-    CHILDREN_SHEET,
-    REPORT_SECTIONS,
-    REPORT_TABLE_INTRO,
-    FormIdentity,
-    group_choice,
-)
+from followup.forms.children_list import CHILDREN_COLUMNS, CHILDREN_SHEET
+from followup.forms.identity import FormIdentity
+from followup.forms.periodic_report import REPORT_SECTIONS, REPORT_TABLE_INTRO
+from followup.forms.special_groups import group_choice
 
 __all__ = [
     "LIST_ERRORS",
