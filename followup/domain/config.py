@@ -12,18 +12,21 @@ import hashlib
 import os
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pydantic
 import yaml
 from cronsim import CronSim, CronSimError
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_serializer, field_validator
+
+if TYPE_CHECKING:
+    from followup.forms.registry import FormKind
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: the files are read by every command
 EMAIL_RE = re.compile(
@@ -230,7 +233,33 @@ class Rule(_Model):
     message: Line
 
 
-FormKind = Literal["children-list", "periodic-report"]
+DEFAULT_CROSS_CHECK_MESSAGE = (
+    "{label}: báo cáo ghi {reported}, nhưng danh sách đã gửi có {listed}. Vui lòng kiểm tra lại số liệu hoặc danh sách."
+)
+
+
+class CrossCheck(_Model):
+    """An indicator of a report that must equal a count of a list the same unit sent for the same year.
+
+    ``of`` names the list's requirement and ``equals`` one of its counts (checked against the form kinds, with
+    the rest of the directive); ``message`` may use {reported}, {listed} and {label} (the indicator's label).
+    """
+
+    indicator: Code
+    equals: Code
+    of: Code
+    message: Line = DEFAULT_CROSS_CHECK_MESSAGE
+
+    @field_validator("message")
+    @classmethod
+    def _placeholders(cls, value: str) -> str:
+        try:
+            value.format(reported=0, listed=0, label="")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(
+                "the message may use only {reported}, {listed} and {label}; write other braces as {{ and }}"
+            ) from exc
+        return value
 
 
 class Requirement(_Model):
@@ -239,13 +268,22 @@ class Requirement(_Model):
     code: Code
     title: Line
     from_groups: list[Code] = Field(min_length=1)
-    form: FormKind
+    form: str
     deadline: Deadline
     before: bool = False
     period: Literal["year", "H1"] = "year"
     item: int | None = None
     indicators: list[Indicator] = []
     rules: list[Rule] = []
+    cross_checks: list[CrossCheck] = []
+
+    @field_validator("form")
+    @classmethod
+    def _registered_form(cls, value: str) -> str:
+        kinds = _form_kinds()
+        if value not in kinds:
+            raise ValueError(f"unknown form {value!r}; the known forms are: {', '.join(kinds)}")
+        return value
 
     @field_validator("deadline", mode="before")
     @classmethod
@@ -296,6 +334,13 @@ class Directive(_Model):
             if requirement.code == code:
                 return requirement
         raise KeyError(code)
+
+
+def _form_kinds() -> Mapping[str, FormKind]:
+    """The registered form kinds, imported when first needed: the forms package imports this module."""
+    from followup.forms.registry import KINDS
+
+    return KINDS
 
 
 # --------------------------------------------------------------------------- loading and checking
@@ -505,6 +550,8 @@ def _cross_check_directive(loaded: _Loaded, groups: set[str] | None, problems: l
                 problems.append(
                     loaded.problem(("addressees", i), f"unknown group {code!r}; known: {', '.join(sorted(groups))}")
                 )
+    kinds = _form_kinds()
+    forms = {str(req.get("code")): str(req.get("form")) for _, req in _items(data, "requirements")}
     seen: set[str] = set()
     for i, req in _items(data, "requirements"):
         code = req.get("code")
@@ -527,10 +574,13 @@ def _cross_check_directive(loaded: _Loaded, groups: set[str] | None, problems: l
                     )
                 )
         indicators = {str(ind.get("code")) for _, ind in _items(req, "indicators")}
-        if req.get("form") == "periodic-report" and not indicators:
+        kind = kinds.get(str(req.get("form")))
+        if kind is not None and kind.needs_indicators and not indicators:
             problems.append(
-                loaded.problem(("requirements", i, "indicators"), "a periodic report needs at least one indicator")
+                loaded.problem(("requirements", i, "indicators"), f"a {kind.name} form needs at least one indicator")
             )
+        for j, check in _items(req, "cross_checks"):
+            _cross_check_cross_check(loaded, ("requirements", i, "cross_checks", j), check, indicators, forms, problems)
         for j, rule in _items(req, "rules"):
             for side in ("left", "right"):
                 if str(rule.get(side)) not in indicators:
@@ -540,6 +590,52 @@ def _cross_check_directive(loaded: _Loaded, groups: set[str] | None, problems: l
                             f"rule names indicator {rule.get(side)!r}, which this requirement does not ask for",
                         )
                     )
+
+
+def _cross_check_cross_check(
+    loaded: _Loaded,
+    path: tuple,
+    check: dict[str, Any],
+    indicators: set[str],
+    forms: dict[str, str],
+    problems: list[Problem],
+) -> None:
+    """A declared list-against-report check must name this requirement's indicator, another requirement of
+    the directive, and a count that requirement's form offers."""
+    indicator, of, equals = (str(check.get(key)) for key in ("indicator", "of", "equals"))
+    if "indicator" in check and indicator not in indicators:
+        problems.append(
+            loaded.problem(
+                (*path, "indicator"),
+                f"cross-check names indicator {indicator!r}, which this requirement does not ask for; "
+                f"known: {', '.join(sorted(indicators)) or 'none'}",
+            )
+        )
+    if "of" not in check:
+        return
+    if of not in forms:
+        problems.append(
+            loaded.problem(
+                (*path, "of"),
+                f"cross-check compares with requirement {of!r}, which this directive does not ask for; "
+                f"known: {', '.join(sorted(forms))}",
+            )
+        )
+        return
+    kind = _form_kinds().get(forms[of])
+    if kind is None or "equals" not in check:
+        return  # an unknown form is reported on the requirement itself
+    if not kind.counts:
+        problems.append(
+            loaded.problem((*path, "of"), f"requirement {of!r} is a {kind.name} form, which has no counts to compare")
+        )
+    elif equals not in kind.counts:
+        problems.append(
+            loaded.problem(
+                (*path, "equals"),
+                f"{equals!r} is not a count of a {kind.name} form; use one of: {', '.join(kind.counts)}",
+            )
+        )
 
 
 def _config_files(root: Path) -> list[Path]:

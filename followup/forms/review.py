@@ -1,76 +1,65 @@
 """Deciding on a returned form: accepted, or rejected with every problem and how to fix it.
 
-Only errors reject; warnings travel with an accepted reply. The summary holds counts only, so it can be
-shown to leadership and put in an acknowledgement without a child's name or circumstance.
+Only errors reject; warnings travel with an accepted reply. How a form is read is its kind's business
+(``followup.forms.registry``); what is decided from the reading is the same for every kind.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from followup.domain.config import Requirement
-from followup.forms.reading import ChildRow, FormProblem, read_children_list, read_periodic_report
+from followup.forms.problems import FormProblem
+from followup.forms.summaries import ListSummary, ReportSummary
 
-#: Indicator a children list is compared with (rows with a special-circumstances group).
-SPECIAL_INDICATOR = "tre_em_hcdb"
+if TYPE_CHECKING:  # the kinds import this module
+    from followup.forms.children_list import ChildRow
 
 
 @dataclass
 class Verdict:
     status: str  # accepted, rejected
     problems: list[FormProblem]
-    summary: dict[str, Any]
-    content: dict[str, Any] = field(default_factory=dict)
+    summary: ListSummary | ReportSummary | None = None
     children: list[ChildRow] = field(default_factory=list)
+
+    @classmethod
+    def decide(
+        cls, problems: Iterable[FormProblem], summary: ListSummary | ReportSummary, children: Iterable[ChildRow] = ()
+    ) -> Verdict:
+        """Accepted unless a problem is an error; the children of a rejected list are not kept."""
+        problems = list(problems)
+        status = "rejected" if any(p.severity == "error" for p in problems) else "accepted"
+        return cls(status, problems, summary, list(children) if status == "accepted" else [])
 
     @property
     def errors(self) -> list[FormProblem]:
         return [p for p in self.problems if p.severity == "error"]
 
-
-def children_summary(rows: list[ChildRow]) -> dict[str, Any]:
-    by_group = Counter(letter for row in rows for letter in row.groups)
-    return {
-        "rows": len(rows),
-        "special": sum(1 for row in rows if row.groups),
-        "difficult": sum(1 for row in rows if row.difficult),
-        "by_group": dict(sorted(by_group.items())),
-    }
+    def stored(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(summary, content) as the store keeps them: counts in ``summary``, which leadership may see; a
+        report's narrative, free text that may name a child, only in ``content``."""
+        if isinstance(self.summary, ReportSummary):
+            return {"values": self.summary.values}, self.summary.to_json()
+        return (self.summary.to_json() if self.summary else {}), {}
 
 
-def review(requirement: Requirement, data: bytes, filename: str, as_of: dt.date) -> Verdict:
-    """Read and check one returned form against its requirement (UnreadableForm propagates)."""
-    if requirement.form == "children-list":
-        reading = read_children_list(data, filename, as_of=as_of)
-        problems = list(reading.problems)
-        status = "rejected" if reading.errors else "accepted"
-        return Verdict(
-            status, problems, children_summary(reading.rows), {}, reading.rows if status == "accepted" else []
+def cross_check(requirement: Requirement, report: ReportSummary, lists: Mapping[str, ListSummary]) -> list[FormProblem]:
+    """The checks the directive declares between a report and the same unit's accepted lists, by requirement code.
+
+    Warnings only: either side may be the one to correct. A list not received yet, or a value not given, is
+    not compared.
+    """
+    labels = {indicator.code: indicator.label for indicator in requirement.indicators}
+    problems = []
+    for check in requirement.cross_checks:
+        reported, listed = report.values.get(check.indicator), lists.get(check.of)
+        if reported is None or listed is None or reported == listed.count(check.equals):
+            continue
+        message = check.message.format(
+            reported=reported, listed=listed.count(check.equals), label=labels.get(check.indicator, check.indicator)
         )
-    report = read_periodic_report(data, filename, requirement)
-    values = {k: v for k, v in report.values.items()}
-    status = "rejected" if report.errors else "accepted"
-    return Verdict(status, list(report.problems), {"values": values}, {"values": values, "narrative": report.narrative})
-
-
-def cross_check(listed_special: int | None, report_values: dict[str, Any]) -> list[FormProblem]:
-    """The report's count of children in special circumstances against the rows of the unit's list."""
-    reported = report_values.get(SPECIAL_INDICATOR)
-    if listed_special is None or reported is None or reported == listed_special:
-        return []
-    return [
-        FormProblem.whole(
-            f"Báo cáo ghi {reported} trẻ em có hoàn cảnh đặc biệt, nhưng danh sách đã gửi có {listed_special} trẻ "
-            "thuộc nhóm hoàn cảnh đặc biệt. Vui lòng kiểm tra lại số liệu hoặc danh sách.",
-            "warning",
-            field=SPECIAL_INDICATOR,
-        )
-    ]
-
-
-def problem_record(problem: FormProblem) -> dict[str, Any]:
-    """How a problem is kept in the store: location and message, never the cell's content."""
-    return {"where": problem.location_vi, "message": problem.message_vi, "severity": problem.severity}
+        problems.append(FormProblem.whole(message, "warning", field=check.indicator))
+    return problems

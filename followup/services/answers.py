@@ -13,6 +13,7 @@ from pathlib import Path
 from followup.domain.config import Config
 from followup.domain.periods import Period
 from followup.domain.states import MessageKind, Source, SubmissionStatus
+from followup.forms.summaries import summary_from_json
 from followup.mail.compose import Outgoing, tracking_tag
 from followup.mail.parse import parse_message
 from followup.mail.sender import Sender
@@ -49,14 +50,9 @@ def queue_answer(uow: UnitOfWork, config: Config, incoming: IncomingMessage, sub
 def answer_lines(name: str, summary: dict, problems: list[dict]) -> list[str]:
     """What the unit reads about one file: counts if accepted, every problem and its place if not."""
     lines = [f'Tệp "{name}".']
-    if "rows" in summary:
-        lines.append(
-            f"Đã đọc {summary['rows']} dòng: {summary['special']} trẻ em có hoàn cảnh đặc biệt, "
-            f"{summary['difficult']} trẻ em có hoàn cảnh khó khăn."
-        )
-    if "values" in summary:
-        filled = sum(1 for v in summary["values"].values() if v is not None)
-        lines.append(f"Đã đọc {filled}/{len(summary['values'])} chỉ tiêu số liệu.")
+    read = summary_from_json(summary)
+    if read is not None:
+        lines += read.answer_lines()
     for problem in problems:
         label = "Lỗi" if problem["severity"] == "error" else "Lưu ý"
         lines.append(f"{label}" + (f" ({problem['where']})" if problem["where"] else "") + f": {problem['message']}")

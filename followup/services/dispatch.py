@@ -20,8 +20,9 @@ from followup.documents import letter as documents
 from followup.domain.config import Config, Directive, Recipients, Requirement, Unit
 from followup.domain.periods import Due, first_due
 from followup.domain.states import Delivery, MessageKind, MessageStatus
-from followup.forms import identity as forms
+from followup.forms.identity import FormIdentity
 from followup.forms.prefill import UNIT_CODE, UNIT_NAME, FormTemplate
+from followup.forms.registry import form_filename, kind_of
 from followup.mail.compose import Attachment, Outgoing, digest, tracking_tag
 from followup.mail.sender import Sender
 from followup.mail.templates import DirectiveMail, RequestItem
@@ -31,7 +32,6 @@ from followup.storage.models import Dispatch, OutgoingMessage
 from followup.storage.uow import UnitOfWork
 
 PURPOSE = "directive"  # the register's word for the letter of a directive
-FORM_EXT = {"children-list": "xlsx", "periodic-report": "docx"}
 
 
 class UnknownUnits(ValueError):
@@ -70,10 +70,6 @@ class Request:
         word = "trước ngày" if self.requirement.before else "chậm nhất ngày"
         return f"{word} {self.due.due_date:%d/%m/%Y}"
 
-    @property
-    def ext(self) -> str:
-        return FORM_EXT[self.requirement.form]
-
 
 def requests_for(directive: Directive, unit: Unit, on: dt.date, tz: dt.tzinfo) -> list[Request]:
     """What a unit must send back: each requirement of its groups, for the period open on ``on``."""
@@ -105,18 +101,13 @@ class MailKit:
     def form_for(self, request: Request, unit: Unit) -> Attachment:
         key = (request.requirement.code, str(request.due.period))
         if key not in self._forms:
-            identity = forms.FormIdentity(
-                self.directive.code, request.requirement.code, str(request.due.period), UNIT_CODE
+            identity = FormIdentity(self.directive.code, request.requirement.code, str(request.due.period), UNIT_CODE)
+            data = kind_of(request.requirement).build(
+                identity, UNIT_NAME, request.requirement, request.due.period.label_vi, request.deadline_text
             )
-            if request.requirement.form == "children-list":
-                data = forms.children_list_xlsx(identity, UNIT_NAME, request.requirement, request.deadline_text)
-            else:
-                data = forms.periodic_report_docx(
-                    identity, UNIT_NAME, request.requirement, request.due.period.label_vi, request.deadline_text
-                )
             self._forms[key] = FormTemplate(data)
         data = self._forms[key].fill({UNIT_CODE: unit.code, UNIT_NAME: unit.name})
-        return Attachment(forms.form_filename(request.requirement, unit.name, request.ext), data)
+        return Attachment(form_filename(request.requirement, unit.name), data)
 
     def subject(self, unit: Unit) -> str:
         return (

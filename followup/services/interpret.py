@@ -18,7 +18,10 @@ from followup.domain.matching import Known, Match, NoMatch, agreed_unit, match, 
 from followup.domain.periods import Period, due_for, dues
 from followup.domain.states import IncomingStatus, SubmissionStatus
 from followup.forms.identity import FormIdentity, UnreadableForm, read_identity
-from followup.forms.review import Verdict, cross_check, problem_record, review
+from followup.forms.problems import problem_record
+from followup.forms.registry import KINDS, kind_for_extension, kind_of
+from followup.forms.review import Verdict, cross_check
+from followup.forms.summaries import ListSummary, ReportSummary, summary_from_json
 from followup.mail import parse as mail_in
 from followup.mail.parse import IncomingFile, parse_message
 from followup.services import answers
@@ -26,7 +29,6 @@ from followup.services.store import own_addresses
 from followup.storage.models import ChildRecord, IncomingMessage, Submission
 from followup.storage.uow import UnitOfWork
 
-FORM_KINDS = {"xlsx": "children-list", "docx": "periodic-report"}
 #: How long a run holds a stored message it interprets before another run may take it over.
 LEASE = dt.timedelta(minutes=10)
 
@@ -50,10 +52,10 @@ def known_from(uow: UnitOfWork, config: Config) -> Known:
 
 def open_slots(config: Config, now: dt.datetime) -> dict[str, dict[str, list[tuple[str, str, str]]]]:
     """kind of file -> unit -> the (directive, requirement, period) it owes with that kind of file."""
-    slots: dict[str, dict[str, list[tuple[str, str, str]]]] = {"xlsx": {}, "docx": {}}
+    slots: dict[str, dict[str, list[tuple[str, str, str]]]] = {kind.ext: {} for kind in KINDS.values()}
     for directive in config.directives.values():
         for requirement in directive.requirements:
-            kind = "xlsx" if requirement.form == "children-list" else "docx"
+            kind = kind_of(requirement).ext
             periods = [d for d in dues(directive, requirement, now.date(), config.tz) if d.cutoff.year >= now.year - 1]
             for unit in config.recipients.units_in(requirement.from_groups):
                 for due in periods[-1:]:  # the latest open period
@@ -80,11 +82,12 @@ class Interpreter:
         return self._asked[key]
 
     def _remember_accepted(self) -> None:
-        """Each unit's latest count of children in special circumstances, for the list-against-report check."""
-        self.special: dict[tuple[str | None, str | None, str], int] = {}
-        for directive, _requirement, period, unit, summary in self.repo.accepted():
-            if "special" in summary and period and unit:
-                self.special[(directive, unit, period[:4])] = summary["special"]
+        """Each unit's latest accepted list of each requirement, by year, for the reports' declared cross-checks."""
+        self.lists: dict[tuple[str | None, str | None, str], dict[str, ListSummary]] = {}
+        for directive, requirement, period, unit, summary in self.repo.accepted():
+            listed = summary_from_json(summary)
+            if isinstance(listed, ListSummary) and period and requirement:
+                self.lists.setdefault((directive, unit, period[:4]), {})[requirement] = listed
 
     def process_stored(self) -> ProcessResult:
         """Interpret every stored message this run can claim, one transaction each.
@@ -149,7 +152,7 @@ class Interpreter:
                     f'Tệp "{file.name}" ở định dạng cũ (.{ext}); vui lòng lưu thành .{LEGACY[ext]} rồi gửi lại.',
                 )  # fmt: skip
             data, ext = converted, LEGACY[ext]
-        if ext not in FORM_KINDS:
+        if kind_for_extension(ext) is None:
             reason = "no machine-readable form (.xlsx/.docx) in this file"
             unit = agreed_unit(evidence)
             return self.triage(incoming, file, texts, reason, force, unit, self.hint(unit, None, evidence))
@@ -199,18 +202,20 @@ class Interpreter:
         except ValueError as exc:
             return self.triage_match(incoming, name, data, ext, found, str(exc))
         try:
-            verdict = review(requirement, data, name, incoming.received_at.date())
+            verdict = kind_of(requirement).review(requirement, data, name, incoming.received_at.date())
         except UnreadableForm as exc:
-            verdict = Verdict(SubmissionStatus.REJECTED, [], {}, {})
+            verdict = Verdict(SubmissionStatus.REJECTED, [])
             problems = [{"where": "", "message": exc.message_vi, "severity": "error"}]
         else:
-            if requirement.form == "periodic-report":
-                verdict.problems += cross_check(self.listed_special(found), verdict.content.get("values", {}))
+            if isinstance(verdict.summary, ReportSummary):
+                verdict.problems += cross_check(requirement, verdict.summary, self.listed(found))
             problems = [problem_record(p) for p in verdict.problems]
         if verdict.status == SubmissionStatus.ACCEPTED:  # before the new one is added
             self.repo.supersede(found.directive, found.requirement, found.period, found.unit)
-            if "special" in verdict.summary:
-                self.special[(found.directive, found.unit, found.period[:4])] = verdict.summary["special"]
+            if isinstance(verdict.summary, ListSummary):
+                self.lists.setdefault((found.directive, found.unit, found.period[:4]), {})[found.requirement] = (
+                    verdict.summary
+                )
         slot = (found.directive, found.requirement, found.period)
         file = IncomingFile(name, data, "")
         submission = self.keep(
@@ -237,9 +242,9 @@ class Interpreter:
         )
         return submission
 
-    def listed_special(self, found: Match) -> int | None:
-        """Children in special circumstances in the unit's accepted list of the same year, if any."""
-        return self.special.get((found.directive, found.unit, found.period[:4]))
+    def listed(self, found: Match) -> dict[str, ListSummary]:
+        """The unit's accepted lists of the same year, by requirement code."""
+        return self.lists.get((found.directive, found.unit, found.period[:4]), {})
 
     def triage(
         self,
@@ -271,6 +276,7 @@ class Interpreter:
         ext: str | None = None,
     ) -> Submission:
         """Record a file (or a message without one) as a submission; its bytes go to the store."""
+        summary, content = verdict.stored() if verdict else ({}, {})
         submission = Submission(
             incoming_id=incoming.id,
             attachment_name=file.name if file else None,
@@ -285,8 +291,8 @@ class Interpreter:
             reason=reason,
             evidence=list(evidence),
             problems=problems,
-            summary=verdict.summary if verdict else {},
-            content=verdict.content if verdict else {},
+            summary=summary,
+            content=content,
             decided_at=self.now(),
         )
         self.repo.add(submission)

@@ -20,7 +20,7 @@ from typing import Any
 from lxml import etree
 
 from followup.domain.config import Requirement
-from followup.forms.identity import REPORT_SECTIONS, REPORT_TABLE_INTRO
+from followup.forms.periodic_report import REPORT_SECTIONS, REPORT_TABLE_INTRO
 from followup.simulation.ooxml import XML_SPACE, norm, parse_xml, rezip, serialise
 
 __all__ = [

@@ -203,3 +203,58 @@ def test_the_directive_asking_for_a_requirement(config):
     assert config.asking_for("danh-sach-tre-em").code == "2023-child-protection"
     with pytest.raises(ValueError, match="requirement 'bao-cao-quy' is unknown; known: bao-cao-6-thang"):
         config.asking_for("bao-cao-quy")
+
+
+def _line_of(path: Path, problem: str) -> str:
+    """The text of the line a problem points at."""
+    line_no = int(problem.removeprefix(f"{path}:").split(":")[0])
+    return path.read_text(encoding="utf-8").splitlines()[line_no - 1]
+
+
+def test_an_unknown_form_is_named_with_its_line_and_the_known_forms(workdir: Path):
+    path = workdir / "directives" / "2023-child-protection.yaml"
+    edit(path, lambda d: d["requirements"][0].update(form="danh-sach"))
+    (problem,) = problems_of(workdir)
+    assert problem.startswith(f"{path}:")
+    assert problem.endswith(
+        "requirements[0].form: unknown form 'danh-sach'; the known forms are: children-list, periodic-report"
+    )
+    assert "form: danh-sach" in _line_of(path, problem)
+
+
+def test_a_report_form_needs_indicators(workdir: Path):
+    edit(workdir / "directives" / "2023-child-protection.yaml", lambda d: d["requirements"][1].update(indicators=[]))
+    text = "\n".join(problems_of(workdir))
+    assert "requirements[1].indicators: a periodic-report form needs at least one indicator" in text
+
+
+def test_cross_check_mistakes_are_named_with_their_line(workdir: Path):
+    path = workdir / "directives" / "2023-child-protection.yaml"
+
+    def break_checks(data):  # type: ignore[no-untyped-def]
+        data["requirements"][1]["cross_checks"] = [
+            {"indicator": "tre_em_mo_coi", "equals": "special", "of": "danh-sach-tre-em"},
+            {"indicator": "tre_em_hcdb", "equals": "special", "of": "danh-sach-tre-em-2022"},
+            {"indicator": "tre_em_hcdb", "equals": "dac_biet", "of": "danh-sach-tre-em"},
+            {"indicator": "tre_em_hcdb", "equals": "special", "of": "bao-cao-nam"},
+            {"indicator": "tre_em_hcdb", "equals": "special", "of": "danh-sach-tre-em", "message": "Lệch {so_lieu}"},
+        ]
+
+    edit(path, break_checks)
+    problems = problems_of(workdir)
+    assert len(problems) == 5, problems
+    where = "requirements[1].cross_checks"
+    expected = [
+        (f"{where}[0].indicator: cross-check names indicator 'tre_em_mo_coi', which this requirement", "tre_em_mo_coi"),
+        (f"{where}[1].of: cross-check compares with requirement 'danh-sach-tre-em-2022', which", "2022"),
+        (
+            f"{where}[2].equals: 'dac_biet' is not a count of a children-list form; use one of: rows, special",
+            "dac_biet",
+        ),
+        (f"{where}[3].of: requirement 'bao-cao-nam' is a periodic-report form, which has no counts", "bao-cao-nam"),
+        (f"{where}[4].message: the message may use only {{reported}}, {{listed}} and {{label}}", "so_lieu"),
+    ]
+    for message, shown in expected:
+        problem = next((p for p in problems if message in p), None)
+        assert problem is not None, (message, problems)
+        assert shown in _line_of(path, problem)

@@ -18,16 +18,12 @@ import pytest
 from docx.oxml.ns import qn
 
 from followup.domain.config import Directive, Requirement
-from followup.forms.identity import FormIdentity, children_list_xlsx, periodic_report_docx, read_identity
-from followup.forms.reading import (
-    ChildrenListReading,
-    FormProblem,
-    UnreadableForm,
-    parse_count,
-    parse_groups,
-    read_children_list,
-    read_periodic_report,
-)
+from followup.forms.cells import parse_count
+from followup.forms.children_list import ChildrenListReading, children_list_xlsx, read_children_list
+from followup.forms.identity import FormIdentity, UnreadableForm, read_identity
+from followup.forms.periodic_report import periodic_report_docx, read_periodic_report
+from followup.forms.problems import FormProblem
+from followup.forms.special_groups import parse_groups
 
 ROOT = Path(__file__).resolve().parents[2]
 UNIT = "Ủy ban nhân dân xã Cao Sơn"

@@ -15,21 +15,18 @@ import openpyxl
 import pytest
 
 from followup.domain.config import Requirement
-from followup.forms.identity import (
+from followup.forms.children_list import (
     CHILDREN_COLUMNS,
     CHILDREN_LIST_TITLE,
-    CUSTOM_PROPERTY,
     GUIDE_SHEET,
     HEADER_ROW,
     LIST_SHEET,
-    SPECIAL_GROUPS,
-    FormIdentity,
-    UnreadableForm,
     children_list_xlsx,
-    form_filename,
-    periodic_report_docx,
-    read_identity,
 )
+from followup.forms.identity import CUSTOM_PROPERTY, FormIdentity, UnreadableForm, read_identity
+from followup.forms.periodic_report import periodic_report_docx
+from followup.forms.registry import form_filename
+from followup.forms.special_groups import SPECIAL_GROUPS
 
 ROOT = Path(__file__).resolve().parents[2]
 UNIT = "Ủy ban nhân dân xã Cao Sơn"
@@ -114,10 +111,10 @@ def test_identity_rejects_values_that_would_break_the_token() -> None:
 
 
 def test_form_filename(children_req: Requirement, report_req: Requirement) -> None:
-    assert form_filename(children_req, UNIT, "xlsx") == "Danh sách trẻ em - Ủy ban nhân dân xã Cao Sơn.xlsx"
-    assert form_filename(report_req, UNIT, ".DOCX") == "Báo cáo 6 tháng - Ủy ban nhân dân xã Cao Sơn.docx"
+    assert form_filename(children_req, UNIT) == "Danh sách trẻ em - Ủy ban nhân dân xã Cao Sơn.xlsx"
+    assert form_filename(report_req, UNIT) == "Báo cáo 6 tháng - Ủy ban nhân dân xã Cao Sơn.docx"
     nfd = unicodedata.normalize("NFD", 'Phòng Lao động - TB/XH: "huyện"?\r\n<Bạch Thông>|*')
-    name = form_filename(children_req, nfd, "xlsx")
+    name = form_filename(children_req, nfd)
     assert name == unicodedata.normalize("NFC", name)
     assert not set('\\/:*?"<>|\r\n') & set(name)
     assert name == "Danh sách trẻ em - Phòng Lao động - TB XH huyện Bạch Thông.xlsx"

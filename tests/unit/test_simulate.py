@@ -17,18 +17,12 @@ import pytest
 from followup import simulation as sim
 from followup.domain.config import Config, Directive, Requirement
 from followup.domain.states import MessageKind
-from followup.forms.identity import (
-    CUSTOM_PROPERTY,
-    LIST_SHEET,
-    SPECIAL_GROUPS,
-    FormIdentity,
-    children_list_xlsx,
-    form_filename,
-    periodic_report_docx,
-    read_identity,
-)
+from followup.forms.children_list import LIST_SHEET, children_list_xlsx, read_children_list
+from followup.forms.identity import CUSTOM_PROPERTY, FormIdentity, read_identity
+from followup.forms.periodic_report import periodic_report_docx, read_periodic_report
 from followup.forms.prefill import UNIT_CODE, UNIT_NAME, prefill
-from followup.forms.reading import read_children_list, read_periodic_report
+from followup.forms.registry import form_filename
+from followup.forms.special_groups import SPECIAL_GROUPS
 from followup.mail.compose import Attachment, compose
 from followup.services.dispatch import MailKit, addressed_units, letter_filename, render_letter
 from followup.services.outgoing import message_id
@@ -379,7 +373,7 @@ def test_play_units_form_subset_and_default_none(outbox: list[bytes], directive:
     replies = sim.play_units(outbox, {"XA-VUMUON": only_list})  # default None: nobody else answers
     assert len(replies) == 1
     ((name, data),) = sim.attachments_of(replies[0]).items()
-    assert name == form_filename(directive.requirement("danh-sach-tre-em"), "Ủy ban nhân dân xã Vũ Muộn", "xlsx")
+    assert name == form_filename(directive.requirement("danh-sach-tre-em"), "Ủy ban nhân dân xã Vũ Muộn")
     assert len(read_children_list(data, name, AS_OF).rows) == 4
 
 
