@@ -276,6 +276,9 @@ class Requirement(_Model):
     indicators: list[Indicator] = []
     rules: list[Rule] = []
     cross_checks: list[CrossCheck] = []
+    #: Replies count for a period from this many days before its due date; an earlier one reports on a period
+    #: that is not over, and is flagged to the clerk and the unit. None: any time.
+    window_days: int | None = Field(default=None, ge=1, le=366)
 
     @field_validator("form")
     @classmethod

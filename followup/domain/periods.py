@@ -44,6 +44,10 @@ class Due:
     period: Period
     due_date: dt.date  # the date printed in the letter
     cutoff: dt.datetime  # replies received before this moment are on time
+    opens: dt.date | None = None  # replies received before this day report on a period that is not over
+
+    def premature(self, received: dt.datetime) -> bool:
+        return self.opens is not None and received.astimezone(self.cutoff.tzinfo).date() < self.opens
 
     def on_time(self, received: dt.datetime) -> bool:
         return received < self.cutoff
@@ -59,7 +63,8 @@ def due_in(requirement: Requirement, year: int, tz: dt.tzinfo) -> Due:
     due_date = dt.date(deadline.year or year, deadline.month, deadline.day)
     last_day = due_date - dt.timedelta(days=1) if requirement.before else due_date
     cutoff = dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time(0, 0), tzinfo=tz)
-    return Due(requirement.code, period_for(requirement, deadline.year or year), due_date, cutoff)
+    opens = due_date - dt.timedelta(days=requirement.window_days) if requirement.window_days else None
+    return Due(requirement.code, period_for(requirement, deadline.year or year), due_date, cutoff, opens)
 
 
 def dues(directive: Directive, requirement: Requirement, until: dt.date, tz: dt.tzinfo) -> list[Due]:

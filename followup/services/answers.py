@@ -78,15 +78,10 @@ def answer_item(config: Config, sub: Submission) -> AnswerItem | None:
     elif sub.attachment_name:
         heading = "Đã nhận, chờ cán bộ xem xét"
         lines = [f'Tệp "{sub.attachment_name}" đã được lưu; cán bộ phụ trách sẽ xem xét.']
-        lines += [sub.reason] if sub.reason and sub.reason.startswith(PREMATURE_PREFIX) else []
     else:
         heading = "Đã nhận, chờ cán bộ xem xét"
         lines = ["Thư không có tệp đính kèm; nếu Quý đơn vị gửi báo cáo, vui lòng đính kèm biểu mẫu."]
     return AnswerItem(heading=heading, lines=lines, rejected=rejected)
-
-
-#: How a triage reason that the unit must read starts (a reply for a period whose reporting has not opened).
-PREMATURE_PREFIX = "Chưa đến kỳ báo cáo"
 
 
 def build_answer(uow: UnitOfWork, config: Config, message: OutgoingMessage) -> Outgoing:

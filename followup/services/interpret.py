@@ -15,10 +15,10 @@ from pathlib import Path
 from followup.documents.libreoffice import LEGACY, convert_legacy
 from followup.domain.config import Config
 from followup.domain.matching import Known, Match, NoMatch, agreed_unit, match, message_evidence
-from followup.domain.periods import Period, due_for, dues
+from followup.domain.periods import Due, Period, due_for, dues
 from followup.domain.states import IncomingStatus, SubmissionStatus
 from followup.forms.identity import FormIdentity, UnreadableForm, read_identity
-from followup.forms.problems import problem_record
+from followup.forms.problems import FormProblem, problem_record
 from followup.forms.registry import KINDS, kind_for_extension, kind_of
 from followup.forms.review import Verdict, cross_check
 from followup.forms.summaries import ListSummary, ReportSummary, summary_from_json
@@ -198,7 +198,7 @@ class Interpreter:
                 incoming, name, data, ext, found, f"{found.unit} is not asked for {requirement.code}"
             )
         try:
-            due_for(directive, requirement, Period.parse(found.period), self.config.tz)
+            due = due_for(directive, requirement, Period.parse(found.period), self.config.tz)
         except ValueError as exc:
             return self.triage_match(incoming, name, data, ext, found, str(exc))
         try:
@@ -209,6 +209,8 @@ class Interpreter:
         else:
             if isinstance(verdict.summary, ReportSummary):
                 verdict.problems += cross_check(requirement, verdict.summary, self.listed(found))
+            if due.premature(incoming.received_at):
+                verdict.problems.append(premature(due, incoming.received_at.astimezone(self.config.tz).date()))
             problems = [problem_record(p) for p in verdict.problems]
         if verdict.status == SubmissionStatus.ACCEPTED:  # before the new one is added
             self.repo.supersede(found.directive, found.requirement, found.period, found.unit)
@@ -322,6 +324,16 @@ class Interpreter:
             status, reason = SubmissionStatus.TRIAGE, "unreadable file from an unknown sender"
         problem = {"where": "", "message": message_vi, "severity": "error"}
         return self.keep(incoming, file, slot, unit, status, reason, texts, [problem])
+
+
+def premature(due: Due, received: dt.date) -> FormProblem:
+    """A reply for a period whose reporting has not opened: counted, but the clerk and the unit are told."""
+    return FormProblem.whole(
+        f"Báo cáo {due.period.label_vi} gửi ngày {received:%d/%m/%Y}, trước khi đến kỳ báo cáo (từ ngày "
+        f"{due.opens:%d/%m/%Y}, hạn {due.due_date:%d/%m/%Y}): số liệu chưa đủ kỳ. Vui lòng gửi lại báo cáo "
+        "đủ kỳ trong thời hạn; bản gửi sau sẽ thay bản này.",
+        "warning",
+    )
 
 
 def evidence_texts(evidence: list) -> tuple[str, ...]:

@@ -133,3 +133,8 @@ def test_demo_runs_on_a_fresh_folder_and_says_where_everything_is(prefect_home, 
     assert {"status": "sent", "units": 36} in artifacts["dispatch-2023-child-protection"]
     status = {row["requirement"]: row for row in artifacts["reply-status"]}
     assert status["danh-sach-tre-em"]["accepted"] == 4 and status["danh-sach-tre-em"]["expected"] == 14
+    # the flows' own summaries reach Prefect's records (shown in its UI), although the clerk's console is quiet
+    logs = [message for (message,) in db.execute("SELECT message FROM log")]
+    assert any(m.startswith("dispatch 2023-child-protection: 36 sent") for m in logs), logs[-5:]
+    assert any(m.startswith("collect: 6 fetched") for m in logs), logs[-5:]
+    assert not any(line.startswith(("Traceback", "INFO", "WARNING")) for line in result.stderr.splitlines())

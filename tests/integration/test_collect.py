@@ -795,6 +795,26 @@ def test_the_clerk_records_replies_brought_by_hand(env: Env, tmp_path: Path) -> 
     assert sorted(r.rcpt_tos[0] for r in answers) == sorted(env.email_of(u) for u in ("XA-CAMGIANG", "XA-DONPHONG"))
 
 
+def test_a_report_on_a_period_not_over_is_flagged_to_the_clerk_and_the_unit(env: Env, tmp_path: Path) -> None:
+    """A first-half report recorded on 10/02 reports on a half-year that has barely begun: never silently counted."""
+    name, blank = env.sent.form("XA-CAMGIANG", H1)
+    report = tmp_path / name
+    values = simulate.plausible_report_values(3, requirement=env.config.directive(DIRECTIVE).requirement(H1))
+    report.write_bytes(simulate.fill_periodic_report(blank, values))
+    with env.session() as session:
+        [early] = env.collector(session).record("XA-CAMGIANG", DIRECTIVE, H1, "2023-H1", [report], at("2023-02-10"))
+        [late_enough] = env.collector(session).record(
+            "XA-CAMGIANG", DIRECTIVE, H1, "2023-H1", [report], at("2023-04-20")
+        )
+    flagged = [p for p in early.problems if "trước khi đến kỳ báo cáo" in p["message"]]
+    assert len(flagged) == 1 and flagged[0]["severity"] == "warning" and "16/03/2023" in flagged[0]["message"]
+    assert not any("trước khi đến kỳ báo cáo" in p["message"] for p in late_enough.problems)
+    [first, _second] = env.answer()
+    body = first.message.get_body(("plain",)).get_content()
+    assert "Lưu ý" in body and "trước khi đến kỳ báo cáo" in body
+    assert "nộp trực tiếp" in body and "đã nhận thư" not in body  # a paper reply is not a letter
+
+
 # =========================================================================== 6. status
 
 

@@ -72,3 +72,13 @@ def test_the_clock_follows_followup_now_in_the_office_zone(monkeypatch):
     assert abs((now() - dt.datetime.now(dt.UTC)).total_seconds()) < 5
     other = Clock.from_env(ZoneInfo("Europe/Paris")).now()
     assert other.utcoffset() != now().utcoffset()  # the zone is the configured one, not a constant
+
+
+def test_a_report_before_its_window_is_premature(directive):
+    """The first-half report counts from 60 days before 15/05 (the seed's window); earlier it reports on too little."""
+    due = first_due(directive, directive.requirement("bao-cao-6-thang"), dt.date(2023, 2, 6), TZ)
+    assert due.opens == dt.date(2023, 3, 16)
+    assert due.premature(at("2023-02-10T09:00"))
+    assert not due.premature(at("2023-03-16T07:00"))
+    one_off = first_due(directive, directive.requirement("danh-sach-tre-em"), dt.date(2023, 2, 6), TZ)
+    assert one_off.opens is None and not one_off.premature(at("2023-01-02T09:00"))
