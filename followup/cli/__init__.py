@@ -13,7 +13,6 @@ import os
 import shutil
 import signal
 import sys
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -113,31 +112,13 @@ def _prefect_env(settings: Settings) -> None:
     os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
 
 
-def _start_prefect_early() -> threading.Thread | None:
-    """Start Prefect's temporary server in the background while the command loads and checks its data.
-
-    Without a configured server (PREFECT_API_URL) every flow run starts one (5-7 s); started now, that
-    overlaps with our own start-up. The flow finds it running. Any failure here is left to the flow to meet.
-    """
-    if os.environ.get("PREFECT_API_URL"):
-        return None
-
-    def start() -> None:
-        with contextlib.suppress(Exception):
-            from prefect.server.api.server import SubprocessASGIServer
-
-            SubprocessASGIServer().start()
-
-    thread = threading.Thread(target=start, name="prefect-server", daemon=True)
-    thread.start()
-    return thread
-
-
 def _flow_app(settings: Settings | None = None) -> App:
     """The product for a command that runs a flow: Prefect's environment set and its server starting."""
     settings = settings or Settings()
     _prefect_env(settings)
-    server = _start_prefect_early()
+    from flows.server import start_temporary_server
+
+    server = start_temporary_server()
     product = bootstrap(settings)
     _ = product.config  # validate (and cache) while the server starts
     if server:
