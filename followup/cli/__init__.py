@@ -306,6 +306,44 @@ def collect() -> None:
     raise typer.Exit(1 if report.processed.failed else 0)
 
 
+@app.command()
+def remind(
+    as_of: Annotated[str | None, typer.Option("--as-of", help="remind as on this date (default: today)")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="show who would be reminded; send nothing")] = False,
+) -> None:
+    """Remind the units that still owe a reply; issue the công văn đôn đốc and tell leadership when late."""
+    product = _flow_app()
+    if as_of:
+        try:
+            product.clock.end_of(as_of)
+        except ValueError as exc:
+            raise Stop(str(exc)) from None
+    import flows.remind as flow_module
+
+    with _stoppable(), console.status("Reminding…"):
+        report = flow_module.remind_flow(as_of=as_of, dry_run=dry_run, attended=True)
+    _print_remind(report, product)
+    raise typer.Exit(report.exit_code)
+
+
+def _print_remind(report, product: App) -> None:  # type: ignore[no-untyped-def]
+    names = {u.code: u.name for u in product.config.recipients.units}
+    plan = report.plan
+    table = Table(title=f"Nhắc hạn ngày {report.day:%d/%m/%Y}", title_justify="left", box=box.SIMPLE_HEAD)
+    for column in ("Unit", "Name", "Owes (requirement period step)"):
+        table.add_column(column, overflow="fold")
+    for unit, items in plan.owed.items():
+        owes = "; ".join(f"{o.requirement} {o.period} ({o.step.key})" for o in items)
+        table.add_row(unit, names.get(unit, ""), owes)
+    console.print(table)
+    for path in report.letters:
+        console.print(f"Công văn đôn đốc: {path}", highlight=False)
+    if plan.escalations:
+        console.print(f"Leadership told of {len(plan.escalations)} late requirement(s).")
+    counts = ", ".join(f"{n} {s}" for s, n in report.counts().items() if n)
+    console.print(f"{counts or 'nothing to send today'} — via {report.where}", highlight=False)
+
+
 def _print_collect(report) -> None:  # type: ignore[no-untyped-def]
     s, p = report.stored, report.processed
     by_status = ", ".join(f"{n} {k}" for k, n in sorted(p.submissions.items())) or "no form"

@@ -10,6 +10,7 @@ import datetime as dt
 import html
 import io
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -134,6 +135,49 @@ def letter_context(
         "signer_authority": list(directive.signer.authority),
         "signer_name": directive.signer.name,
     }
+
+
+@dataclass(frozen=True)
+class FollowUpFacts:
+    """What a công văn đôn đốc states: the letter it follows, the reply still owed, who owes it, by when."""
+
+    original_number: str  # "12/UBND-LĐTBXH"
+    original_issued_on: dt.date
+    title: str  # of the requirement
+    period: str  # "6 tháng đầu năm 2023"
+    deadline: str  # "trước ngày 15/05/2023"
+    new_deadline: dt.date
+    late_units: list[str]
+
+
+def follow_up_context(
+    directive: Directive, recipients: Recipients, facts: FollowUpFacts, number: int, issued_on: dt.date
+) -> dict[str, Any]:
+    """The context of templates/directive.docx for a công văn đôn đốc: the same Decree 30 layout, its own
+    subject and body (worded in the directive's ``follow_up``), addressed to the late units."""
+    words = directive.follow_up
+    values = {
+        "kind": directive.kind.lower(),
+        "number": facts.original_number,
+        "issued_on": f"{facts.original_issued_on:%d/%m/%Y}",
+        "subject": directive.subject,
+        "title": facts.title[:1].lower() + facts.title[1:],
+        "period": facts.period,
+        "deadline": facts.deadline,
+        "new_deadline": f"{facts.new_deadline:%d/%m/%Y}",
+    }
+    context = letter_context(directive, recipients, number, issued_on)
+    heads = [line for line in (words.distribution_heading,) if line]
+    context.update(
+        subject_lines=[words.subject.format(**values)],
+        addressee_lines=list_lines(facts.late_units, dash=len(facts.late_units) > 1),
+        opening=rich_text(parse_emphasis(words.opening.format(**values))),
+        items=[{"number": i, "text": rich_text([Segment(name)])} for i, name in enumerate(facts.late_units, 1)],
+        closing=rich_text(parse_emphasis(words.closing.format(**values))),
+        distribution_heading=heads[0] if heads else "",
+        distribution_lines=list_lines(words.distribution),
+    )
+    return context
 
 
 def render_letter(template: Path, context: dict[str, Any]) -> bytes:

@@ -153,10 +153,31 @@ class Recipients(_Model):
 # --------------------------------------------------------------------------- schedules.yaml
 
 
+class ReminderPolicy(_Model):
+    """When units that still owe a reply hear from the office, counted in days from the last day to reply."""
+
+    before: list[int] = Field(default=[7, 3, 1], description="days before the last day")
+    on_the_day: bool = True
+    after: list[int] = Field(default=[1, 3, 7], description="days late")
+    then_every: int | None = Field(default=7, ge=1, description="days between reminders after the last step")
+    stop_after: int = Field(default=90, ge=1, description="days late after which a period is no longer reminded")
+    follow_up_letter_after: int | None = Field(default=7, ge=1, description="days late: the công văn đôn đốc")
+    escalate_after: int | None = Field(default=7, ge=1, description="days late: leadership hears of the units")
+
+    @field_validator("before", "after")
+    @classmethod
+    def _positive_days(cls, value: list[int]) -> list[int]:
+        if any(day < 1 for day in value):
+            raise ValueError(f"{value}: write whole days of 1 or more, e.g. [7, 3, 1]")
+        return sorted(set(value))
+
+
 class Schedules(_Model):
     timezone: str = "Asia/Ho_Chi_Minh"
+    saturday_is_working_day: bool = False
+    days_off: list[dt.date] = Field(default=[], description="extra days off of the office (bridges, local days)")
     flows: dict[str, Line] = {}
-    reminders: dict[str, Any] = {}
+    reminders: ReminderPolicy = ReminderPolicy()
 
     @field_validator("timezone")
     @classmethod
@@ -317,6 +338,25 @@ class Distribution(_Model):
     lines: list[Line] = Field(min_length=1)
 
 
+class FollowUp(_Model):
+    """The wording of the công văn đôn đốc. Placeholders: {kind}, {number}, {issued_on}, {subject}, {title},
+    {period}, {deadline}, {new_deadline}."""
+
+    subject: Line = "V/v đôn đốc thực hiện {title} {period}"
+    opening: Text = (
+        "Ngày {issued_on}, Ủy ban nhân dân huyện ban hành {kind} số {number} V/v {subject}, trong đó đề nghị các "
+        "cơ quan, đơn vị gửi {title} {period} {deadline}. Đến nay, các cơ quan, đơn vị sau chưa gửi hoặc gửi "
+        "chưa đạt yêu cầu:"
+    )
+    closing: Text = (
+        "Ủy ban nhân dân huyện đề nghị các cơ quan, đơn vị nêu trên khẩn trương hoàn thành và gửi về Ủy ban nhân "
+        "dân huyện (qua Phòng Lao động - Thương binh và Xã hội) trước ngày {new_deadline}./."
+    )
+    extra_days: int = Field(default=5, ge=1, description="working days given by the letter")
+    distribution_heading: Line | None = None
+    distribution: list[Line] = ["Như trên", "CT, PCT UBND huyện", "Lưu: VT, LĐTBXH"]
+
+
 class Directive(_Model):
     code: Code
     kind: Line = "Công văn"
@@ -331,6 +371,7 @@ class Directive(_Model):
     signer: Signer
     distribution: Distribution
     requirements: list[Requirement] = []
+    follow_up: FollowUp = Field(default_factory=lambda: FollowUp())
 
     def requirement(self, code: str) -> Requirement:
         for requirement in self.requirements:

@@ -47,6 +47,8 @@ class MessageKind(StrEnum):
 
     DIRECTIVE = "directive"
     ANSWER = "answer"
+    REMINDER = "reminder"
+    ESCALATION = "escalation"
 
 
 class UnitState(StrEnum):

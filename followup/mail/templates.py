@@ -18,11 +18,15 @@ from pydantic import BaseModel, ConfigDict
 from followup.domain.states import MessageKind
 
 
-class MailContext(BaseModel):
-    """What every message shows: who writes to whom, and the tag that keeps a reply in its thread."""
+class MailBody(BaseModel):
+    """The context of one kind of message: what its templates may use."""
 
     model_config = ConfigDict(frozen=True)
     kind: ClassVar[MessageKind]
+
+
+class MailContext(MailBody):
+    """What every message to a unit shows: who writes to whom, and the tag that keeps a reply in its thread."""
 
     unit_name: str
     office_name: str
@@ -84,7 +88,69 @@ class AnswerMail(MailContext):
         return cls(**_COMMON, received="09:30 ngày 13/02/2023", by_hand=False, items=[item], any_rejected=False)
 
 
-CONTEXTS: dict[MessageKind, type[MailContext]] = {c.kind: c for c in (DirectiveMail, AnswerMail)}
+class ReminderItem(BaseModel):
+    title: str
+    period: str  # "6 tháng đầu năm 2023"
+    deadline: str  # "trước ngày 15/05/2023"
+    remaining: str  # "còn 3 ngày", "hôm nay là hạn cuối", "đã quá hạn 2 ngày"
+    late: bool
+    problems: list[str]  # of the unit's rejected reply, still to fix
+    filename: str  # its form, attached again
+
+
+class ReminderMail(MailContext):
+    """One message a day to a unit that still owes something: every reply owed, and how to send it."""
+
+    kind: ClassVar[MessageKind] = MessageKind.REMINDER
+    items: list[ReminderItem]
+    any_late: bool
+    follow_up_letter: str  # the number of a công văn đôn đốc attached, or ""
+
+    @classmethod
+    def example(cls) -> ReminderMail:
+        item = ReminderItem(
+            title="Danh sách trẻ em", period="năm 2023", deadline="chậm nhất ngày 20/02/2023",
+            remaining="còn 3 ngày", late=False, problems=["Dòng 8, cột Nhóm: chọn một nhóm trong danh sách."],
+            filename="Danh sach.xlsx",
+        )  # fmt: skip
+        return cls(**_COMMON, items=[item], any_late=False, follow_up_letter="")
+
+
+class LateSlot(BaseModel):
+    title: str
+    period: str
+    deadline: str
+    days_late: int
+    expected: int
+    accepted: int
+    late_units: list[str]  # names of offices, never of people
+
+
+class EscalationMail(MailBody):
+    """Leadership's summary of the units late beyond the threshold: counts and office names only."""
+
+    kind: ClassVar[MessageKind] = MessageKind.ESCALATION
+    office_name: str
+    office_department: str
+    as_of: str
+    slots: list[LateSlot]
+    letters: list[str]  # numbers of the công văn đôn đốc attached
+
+    @classmethod
+    def example(cls) -> EscalationMail:
+        slot = LateSlot(
+            title="Danh sách trẻ em", period="năm 2023", deadline="chậm nhất ngày 20/02/2023", days_late=7,
+            expected=14, accepted=10, late_units=["Ủy ban nhân dân xã Quân Hà"],
+        )  # fmt: skip
+        return cls(
+            office_name=_COMMON["office_name"], office_department=_COMMON["office_department"],
+            as_of="27/02/2023", slots=[slot], letters=["15/UBND-LĐTBXH"],
+        )  # fmt: skip
+
+
+CONTEXTS: dict[MessageKind, type[MailBody]] = {
+    c.kind: c for c in (DirectiveMail, AnswerMail, ReminderMail, EscalationMail)
+}
 
 
 @cache
@@ -98,7 +164,7 @@ def _environment(folder: Path) -> jinja2.Environment:
     )
 
 
-def render(folder: Path, context: MailContext) -> tuple[str, str]:
+def render(folder: Path, context: MailBody) -> tuple[str, str]:
     """The plain-text and HTML bodies of one message."""
     env = _environment(folder)
     values = dict(context)

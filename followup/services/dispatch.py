@@ -67,8 +67,13 @@ class Request:
 
     @property
     def deadline_text(self) -> str:
-        word = "trước ngày" if self.requirement.before else "chậm nhất ngày"
-        return f"{word} {self.due.due_date:%d/%m/%Y}"
+        return deadline_text(self.requirement, self.due)
+
+
+def deadline_text(requirement: Requirement, due: Due) -> str:
+    """The deadline as the letter says it: "chậm nhất ngày 20/02/2023", "trước ngày 15/05/2023"."""
+    word = "trước ngày" if requirement.before else "chậm nhất ngày"
+    return f"{word} {due.due_date:%d/%m/%Y}"
 
 
 def requests_for(directive: Directive, unit: Unit, on: dt.date, tz: dt.tzinfo) -> list[Request]:

@@ -20,7 +20,7 @@ from followup.domain.config import Config, nfc
 from followup.domain.states import Delivery, MessageKind, MessageStatus
 from followup.mail.compose import Attachment, Outgoing, compose, digest
 from followup.mail.sender import Sender, SendFailure, ServerUnavailable
-from followup.mail.templates import MailContext, render
+from followup.mail.templates import MailBody, render
 from followup.storage.models import OutgoingMessage
 from followup.storage.uow import UnitOfWork
 
@@ -40,6 +40,11 @@ def message_id(config: Config, kind: MessageKind, key: str, attempt: int = 1) ->
     domain = config.recipients.office.email.rsplit("@", 1)[1]
     safe = re.sub(r"[^A-Za-z0-9.-]+", ".", key).strip(".")
     return f"<{kind}.{safe}.{attempt}@{domain}>"
+
+
+def key_prefix(kind: MessageKind, key: str) -> str:
+    """The start of the Message-IDs of a kind whose keys start with ``key`` (the reminders of a day)."""
+    return f"<{kind}.{key}"
 
 
 def record(
@@ -80,7 +85,7 @@ def record(
 def outgoing(
     config: Config,
     message: OutgoingMessage,
-    context: MailContext,
+    context: MailBody,
     attachments: Sequence[Attachment] = (),
     in_reply_to: str | None = None,
 ) -> Outgoing:

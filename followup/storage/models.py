@@ -227,3 +227,28 @@ class ChildRecord(Base):
     difficult: Mapped[bool | None]
     support: Mapped[str | None] = mapped_column(Text)
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class Reminder(Base):
+    """What was done about a unit (or a whole requirement) still owing a reply: once per slot and step.
+
+    ``step`` is a reminder step ("-7", "0", "+3"), or "letter" (the công văn đôn đốc, ``unit_code`` "") or
+    "escalation" (leadership told, ``unit_code`` ""). The unique key makes a second run of the day a no-op."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (
+        UniqueConstraint("directive_code", "requirement_code", "period", "unit_code", "step", name="uq_reminder"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    directive_code: Mapped[str] = mapped_column(ForeignKey("directives.code"))
+    requirement_code: Mapped[str] = mapped_column(String(100))
+    period: Mapped[str] = mapped_column(String(16))
+    unit_code: Mapped[str] = mapped_column(String(64))
+    step: Mapped[str] = mapped_column(String(16))
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("outgoing_messages.id"))
+    number_id: Mapped[int | None] = mapped_column(ForeignKey("issued_numbers.id"))
+    letter_path: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime]
+
+    number: Mapped[IssuedNumber | None] = relationship(lazy="joined")

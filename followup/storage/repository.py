@@ -30,6 +30,7 @@ from followup.storage.models import (
     IncomingMessage,
     IssuedNumber,
     OutgoingMessage,
+    Reminder,
     Submission,
     UnitRow,
 )
@@ -335,3 +336,43 @@ class Repository:
         for requirement, period, unit, status, received in rows:
             out.setdefault((requirement, period), {}).setdefault(unit, []).append(Fact(unit, status, received))
         return out
+
+    # ------------------------------------------------------------------ reminders
+
+    def reminder_keys(self) -> set[tuple[str, str, str, str, str]]:
+        """(directive, requirement, period, unit, step) of everything already done about owed replies."""
+        rows = self.session.execute(
+            select(
+                Reminder.directive_code, Reminder.requirement_code, Reminder.period, Reminder.unit_code, Reminder.step
+            )
+        )
+        return {tuple(row) for row in rows}  # type: ignore[misc]
+
+    def messages_with_prefix(self, kind: MessageKind, prefix: str) -> list[OutgoingMessage]:
+        """The messages of a kind whose Message-ID starts so (a day's reminders: ``<reminder.20230220.``)."""
+        return list(
+            self.session.scalars(
+                select(OutgoingMessage)
+                .where(OutgoingMessage.purpose == kind, OutgoingMessage.message_id.startswith(prefix))
+                .order_by(OutgoingMessage.id)
+            )
+        )
+
+    def reminders_of_message(self, message_id: int) -> list[Reminder]:
+        return list(
+            self.session.scalars(select(Reminder).where(Reminder.message_id == message_id).order_by(Reminder.id))
+        )
+
+    def letters(self) -> dict[tuple[str, str, str], Reminder]:
+        """The công văn đôn đốc issued, by (directive, requirement, period)."""
+        rows = self.session.scalars(select(Reminder).where(Reminder.step == "letter", Reminder.unit_code == ""))
+        return {(r.directive_code, r.requirement_code, r.period): r for r in rows}
+
+    def latest_rejections(self, directive_code: str) -> dict[tuple[str, str, str], list[dict[str, Any]]]:
+        """(requirement, period, unit) -> the problems of the unit's latest rejected reply."""
+        rows = self.session.execute(
+            select(Submission.requirement_code, Submission.period, Submission.unit_code, Submission.problems)
+            .where(Submission.directive_code == directive_code, Submission.status == SubmissionStatus.REJECTED)
+            .order_by(Submission.received_at, Submission.id)
+        )
+        return {(req, period, unit): problems for req, period, unit, problems in rows}  # the latest wins
