@@ -144,17 +144,19 @@ def deliver(
                     pending.append((message, done))
 
         fill()
-        while pending and not _stopped(stop):
-            message, future = pending.popleft()
-            outcome = _send_one(uow, sender, message, *future.result())
-            tried_messages.append(message)
-            outcomes.append(outcome)
-            if progress:
-                progress(outcome)
-            fill()
-        for message, future in pending:  # claimed and composed, not sent: free them for the next run
-            future.cancel()
-            _release(uow, message)
+        try:
+            while pending and not _stopped(stop):
+                message, future = pending.popleft()
+                outcome = _send_one(uow, sender, message, *future.result())
+                tried_messages.append(message)
+                outcomes.append(outcome)
+                if progress:
+                    progress(outcome)
+                fill()
+        finally:  # stopped, or the server went away: what was claimed and composed ahead is freed for the next run
+            for message, future in pending:
+                future.cancel()
+                _release(uow, message)
     tried = {id(m) for m in tried_messages}
     outcomes += [Outcome(m.unit_code or "", Delivery.WAITING) for m in queue if id(m) not in tried]
     return outcomes
