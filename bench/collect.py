@@ -425,6 +425,8 @@ def status_in_process(home: Path, config_dir: Path) -> dict:
     from followup.services.status import directive_status
     from followup.settings import Settings
     from followup.storage.db import open_database
+    from followup.storage.files import FileStore
+    from followup.storage.uow import UnitOfWork
 
     set_env(FOLLOWUP_HOME=str(home), FOLLOWUP_NOW=COLLECT_NOW)
     settings = Settings()
@@ -441,8 +443,8 @@ def status_in_process(home: Path, config_dir: Path) -> dict:
     t1c = time.perf_counter()
     Session = open_database(settings.db_url)
     t2 = time.perf_counter()
-    with Session() as session:
-        slots = directive_status(session, config, config.directive(DIRECTIVE), clock.now())
+    with UnitOfWork(Session, FileStore(settings.home / "store"), clock.Clock.from_env(config.tz)) as uow:
+        slots = directive_status(uow, config, config.directive(DIRECTIVE), uow.now())
     t3 = time.perf_counter()
     return {
         "load_config_s": t1 - t0,
@@ -456,31 +458,32 @@ def status_in_process(home: Path, config_dir: Path) -> dict:
 # --------------------------------------------------------------------------- profile
 
 BREAKDOWN = [  # (label, file suffix, function); the indented rows are parts of the row above
-    ("load_config (all calls: fetch, interpret, answer)", "followup/config.py", "load_config"),
-    ("Recipients.units_in (all calls)", "followup/config.py", "units_in"),
-    ("parse_message (all calls)", "followup/mail_in.py", "parse_message"),
+    ("load_config (all calls: fetch, interpret, answer)", "followup/domain/config.py", "load_config"),
+    ("Recipients.units_in (all calls)", "followup/domain/config.py", "units_in"),
+    ("parse_message (all calls)", "followup/mail/parse.py", "parse_message"),
     ("FileStore._put (write + sync, all calls)", "followup/storage/files.py", "_put"),
     ("fetch_new", "flows/collect.py", "fetch_new"),
     ("  store_message", "followup/services/store.py", "store_message"),
-    ("  MaildirInbox.mark_processed", "followup/inbox.py", "mark_processed"),
-    ("    MaildirInbox._find (scans new/ + cur/)", "followup/inbox.py", "_find"),
+    ("  MaildirInbox.mark_processed", "followup/mail/inbox.py", "mark_processed"),
+    ("    MaildirInbox._find (scans new/ + cur/)", "followup/mail/inbox.py", "_find"),
     ("interpret", "flows/collect.py", "interpret"),
     ("  Interpreter.process", "followup/services/interpret.py", "process"),
-    ("    read_identity", "followup/forms.py", "read_identity"),
+    ("    read_identity", "followup/forms/identity.py", "read_identity"),
     ("    Interpreter.decide", "followup/services/interpret.py", "decide"),
-    ("      review", "followup/review.py", "review"),
-    ("        read_children_list", "followup/form_reading.py", "read_children_list"),
-    ("          _xlsx_tables", "followup/form_reading.py", "_xlsx_tables"),
-    ("        read_periodic_report", "followup/form_reading.py", "read_periodic_report"),
-    ("          _word_blocks", "followup/form_reading.py", "_word_blocks"),
+    ("      review: children list (KIND.review)", "followup/forms/children_list.py", "review"),
+    ("        read_children_list", "followup/forms/children_list.py", "read_children_list"),
+    ("          xlsx_tables", "followup/forms/cells.py", "xlsx_tables"),
+    ("      review: periodic report (KIND.review)", "followup/forms/periodic_report.py", "review"),
+    ("        read_periodic_report", "followup/forms/periodic_report.py", "read_periodic_report"),
+    ("          word_blocks", "followup/forms/cells.py", "word_blocks"),
     ("      listed_special", "followup/services/interpret.py", "listed_special"),
     ("  queue_answer", "followup/services/answers.py", "queue_answer"),
     ("answer", "flows/collect.py", "answer"),
     ("  build_answer", "followup/services/answers.py", "build_answer"),
-    ("    Recipients.unit (linear lookup, all calls)", "followup/config.py", "unit"),
+    ("    Recipients.unit (lookup, all calls)", "followup/domain/config.py", "unit"),
     ("    render (Jinja)", "followup/mail/templates.py", "render"),
-    ("  compose", "followup/mail_out.py", "compose"),
-    ("  MaildirSender.send", "followup/outbox.py", "send"),
+    ("  compose", "followup/mail/compose.py", "compose"),
+    ("  MaildirSender.send", "followup/mail/sender.py", "send"),
     ("Session.commit (all)", "sqlalchemy/orm/session.py", "commit"),
     ("Session.flush (all)", "sqlalchemy/orm/session.py", "flush"),
     ("Connection.execute (all SQL)", "sqlalchemy/engine/base.py", "_execute_context"),

@@ -182,18 +182,36 @@ def product_run(home: Path) -> tuple[float, dict[str, int]]:
 
 
 def captured_run(home: Path, profile: bool) -> tuple[list[tuple[str, list[str], bytes]], pstats.Stats | None]:
-    """An untimed product run that records every message's envelope and bytes (and optionally profiles)."""
+    """An untimed product run that records every message's envelope and bytes (and optionally profiles).
+
+    The mail path composes ahead in a worker thread (``services.outgoing.deliver``); cProfile sees one thread
+    only, so in profile mode each worker thread of that pool gets its own profiler and its figures are added to
+    the main thread's (the worker's rows then overlap the main thread's wall time: read them as CPU shares)."""
     from followup.mail import sender as outbox
+    from followup.services import outgoing as mail_path
 
     captured: list[tuple[str, list[str], bytes]] = []
     original = outbox.SmtpSender.send
+    original_pool = mail_path.ThreadPoolExecutor
+    workers: list[cProfile.Profile] = []
 
     def recording_send(self, from_addr, recipients, data):  # type: ignore[no-untyped-def]
         captured.append((from_addr, list(recipients), data))
         return original(self, from_addr, recipients, data)
 
+    def profile_worker() -> None:
+        worker = cProfile.Profile()
+        workers.append(worker)
+        worker.enable()  # this thread only; its calls end (and are counted) when the pool shuts down
+
+    class ProfiledPool(original_pool):  # type: ignore[misc, valid-type]
+        def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            super().__init__(*args, initializer=profile_worker, **kwargs)
+
     outbox.SmtpSender.send = recording_send  # type: ignore[method-assign]
     profiler = cProfile.Profile() if profile else None
+    if profiler:
+        mail_path.ThreadPoolExecutor = ProfiledPool  # type: ignore[misc]
     try:
         if profiler:
             profiler.enable()
@@ -202,7 +220,13 @@ def captured_run(home: Path, profile: bool) -> tuple[list[tuple[str, list[str], 
         if profiler:
             profiler.disable()
         outbox.SmtpSender.send = original  # type: ignore[method-assign]
-    return captured, (pstats.Stats(profiler) if profiler else None)
+        mail_path.ThreadPoolExecutor = original_pool  # type: ignore[misc]
+    if profiler is None:
+        return captured, None
+    stats = pstats.Stats(profiler)
+    for worker in workers:
+        stats.add(worker)
+    return captured, stats
 
 
 def baseline_run(port: int, messages: list[tuple[str, list[str], bytes]]) -> float:
@@ -247,20 +271,22 @@ def district_run(sink_url: str, work: Path, prefect_home: Path | None) -> float:
 # --------------------------------------------------------------------------- profile breakdown
 
 BREAKDOWN = [  # (label, file suffix, function)
-    ("load_config (YAML + pydantic)", "followup/config.py", "load_config"),
+    ("load_config (YAML + pydantic)", "followup/domain/config.py", "load_config"),
     ("open_database (engine + alembic)", "followup/storage/db.py", "open_database"),
-    ("open_dispatch (sync units, number, letter)", "followup/dispatch.py", "open_dispatch"),
+    ("issue (sync units, number, letter)", "followup/services/dispatch.py", "issue"),
     ("  sync_recipients", "followup/storage/repository.py", "sync_recipients"),
-    ("queue_messages (rows + commit)", "followup/dispatch.py", "queue_messages"),
-    ("deliver", "followup/delivery.py", "deliver"),
-    ("  MailKit.outgoing (forms + Jinja)", "followup/dispatch.py", "outgoing"),
-    ("    FormTemplate.fill (zip append)", "followup/prefill.py", "fill"),
-    ("  compose (yagmail + as_bytes)", "followup/mail_out.py", "compose"),
+    ("queue_messages (rows + commit)", "followup/services/dispatch.py", "queue_messages"),
+    ("deliver", "followup/services/outgoing.py", "deliver"),
+    ("  claim_message (UPDATE + commit + refresh)", "followup/storage/repository.py", "claim_message"),
+    ("  MailKit.outgoing (forms + Jinja)", "followup/services/dispatch.py", "outgoing"),
+    ("    FormTemplate.fill (zip append)", "followup/forms/prefill.py", "fill"),
+    ("    render (Jinja)", "followup/mail/templates.py", "render"),
+    ("  compose (yagmail + as_bytes)", "followup/mail/compose.py", "compose"),
     ("    yagmail prepare_message", "yagmail/message.py", "prepare_message"),
     ("    Message.as_bytes", "email/message.py", "as_bytes"),
-    ("  SmtpSender.send (sendmail)", "followup/outbox.py", "send"),
+    ("  SmtpSender.send (sendmail)", "followup/mail/sender.py", "send"),
     ("  Session.commit", "sqlalchemy/orm/session.py", "commit"),
-    ("  digest (sha256)", "followup/mail_out.py", "digest"),
+    ("  digest (sha256)", "followup/mail/compose.py", "digest"),
 ]
 
 

@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from itertools import islice
 
 from followup.domain.config import Config, nfc
 from followup.domain.states import Delivery, MessageKind, MessageStatus
@@ -26,6 +27,11 @@ from followup.storage.uow import UnitOfWork
 
 #: How long a run holds a message it is sending before another run may take it over (a crashed run).
 LEASE = dt.timedelta(minutes=10)
+#: How many messages a run claims at once (one UPDATE and one commit): a small batch, sent in seconds, far
+#: within the lease; a run that stops or fails gives back what it claimed and did not send.
+CLAIM_BATCH = 16
+
+Prepared = tuple[Outgoing, bytes, str]  # the message, its bytes, their SHA-256
 
 
 @dataclass(frozen=True)
@@ -117,47 +123,65 @@ def deliver(
 ) -> list[Outcome]:
     """Send each message of ``queue`` that this run can claim, over one connection.
 
-    With ``ahead`` > 0 the next messages are composed in a second thread while the server takes the current
-    one; ``build`` must then not touch the store. Messages not sent (stopped, or held by another run) come
-    back as ``waiting``.
+    Messages are claimed a few at a time (``CLAIM_BATCH``, one conditional UPDATE and one commit), each outcome
+    is committed before the next message is sent. With ``ahead`` > 0 the next messages are composed in a second
+    thread while the server takes the current one; ``build`` must then not touch the store. Messages not sent
+    (stopped, or held by another run) come back as ``waiting``; the ones this run claimed but did not send are
+    given back before it returns or raises.
     """
     outcomes: list[Outcome] = []
-    tried_messages: list[OutgoingMessage] = []
-    claimed = iter(m for m in queue if not _stopped(stop) and uow.repo.claim_message(m, uow.run_id, uow.now(), LEASE))
-    with sender, ThreadPoolExecutor(max_workers=1, thread_name_prefix="compose") as pool:
-        pending: deque[tuple[OutgoingMessage, Future[tuple[Outgoing, bytes]]]] = deque()
+    tried: set[int] = set()
+    unclaimed = iter(queue)
+    claimed: deque[OutgoingMessage] = deque()  # won, not yet handed to the composer
+    pending: deque[tuple[OutgoingMessage, Future[Prepared]]] = deque()  # handed over, not yet sent
 
-        def prepare(message: OutgoingMessage) -> tuple[Outgoing, bytes]:
-            composed = build(message)
-            return composed, compose(composed, uow.now())
+    def next_claimed() -> OutgoingMessage | None:
+        while not claimed:
+            if _stopped(stop):
+                return None
+            batch = list(islice(unclaimed, max(CLAIM_BATCH, ahead + 1)))
+            if not batch:
+                return None
+            claimed.extend(uow.repo.claim_messages(batch, uow.run_id, uow.now(), LEASE))
+        return claimed.popleft()
 
-        def fill() -> None:
-            while len(pending) <= ahead:
-                message = next(claimed, None)
-                if message is None:
-                    return
-                if ahead:
-                    pending.append((message, pool.submit(prepare, message)))
-                else:
-                    done: Future[tuple[Outgoing, bytes]] = Future()
-                    done.set_result(prepare(message))
-                    pending.append((message, done))
+    def prepare(message: OutgoingMessage) -> Prepared:
+        composed = build(message)
+        data = compose(composed, uow.now())
+        return composed, data, digest(data)  # the digest here too: the sending thread only sends and commits
 
-        fill()
-        try:
+    try:
+        with sender, ThreadPoolExecutor(max_workers=1, thread_name_prefix="compose") as pool:
+
+            def fill() -> None:
+                while len(pending) <= ahead:
+                    message = next_claimed()
+                    if message is None:
+                        return
+                    if ahead:
+                        pending.append((message, pool.submit(prepare, message)))
+                    else:
+                        done: Future[Prepared] = Future()
+                        pending.append((message, done))
+                        done.set_result(prepare(message))
+
+            fill()
             while pending and not _stopped(stop):
-                message, future = pending.popleft()
-                outcome = _send_one(uow, sender, message, *future.result())
-                tried_messages.append(message)
+                message, future = pending[0]
+                prepared = future.result()
+                pending.popleft()
+                tried.add(id(message))
+                outcome = _send_one(uow, sender, message, *prepared)
                 outcomes.append(outcome)
                 if progress:
                     progress(outcome)
                 fill()
-        finally:  # stopped, or the server went away: what was claimed and composed ahead is freed for the next run
-            for message, future in pending:
+            for _, future in pending:
                 future.cancel()
-                _release(uow, message)
-    tried = {id(m) for m in tried_messages}
+    finally:  # claimed and perhaps composed, not sent (stopped, or the server went away): free them for the next run
+        unsent = [m for m, _ in pending if id(m) not in tried] + list(claimed)
+        if unsent:
+            _release_all(uow, unsent)
     outcomes += [Outcome(m.unit_code or "", Delivery.WAITING) for m in queue if id(m) not in tried]
     return outcomes
 
@@ -166,15 +190,16 @@ def _stopped(stop: threading.Event | None) -> bool:
     return stop is not None and stop.is_set()
 
 
-def _send_one(uow: UnitOfWork, sender: Sender, message: OutgoingMessage, composed: Outgoing, data: bytes) -> Outcome:
+def _send_one(
+    uow: UnitOfWork, sender: Sender, message: OutgoingMessage, composed: Outgoing, data: bytes, sha256: str
+) -> Outcome:
     message.recipients, message.subject = composed.recipients, composed.subject
     message.attempts += 1
-    message.size, message.sha256 = len(data), digest(data)
+    message.size, message.sha256 = len(data), sha256
     try:
         refused = sender.send(composed.from_addr, composed.recipients, data)
     except ServerUnavailable:
-        uow.rollback()
-        _release(uow, message)
+        _release_all(uow, [message])
         raise
     except SendFailure as exc:
         message.status, message.error = MessageStatus.FAILED, str(exc)
@@ -188,7 +213,9 @@ def _send_one(uow: UnitOfWork, sender: Sender, message: OutgoingMessage, compose
     return outcome
 
 
-def _release(uow: UnitOfWork, message: OutgoingMessage) -> None:
-    if message.status == MessageStatus.SENDING:
-        message.status, message.claimed_by, message.claimed_until = MessageStatus.PENDING, None, None
-        uow.commit()
+def _release_all(uow: UnitOfWork, messages: Sequence[OutgoingMessage]) -> None:
+    uow.rollback()  # nothing half-done of the message that failed goes with it
+    for message in messages:
+        if message.status == MessageStatus.SENDING:
+            message.status, message.claimed_by, message.claimed_until = MessageStatus.PENDING, None, None
+    uow.commit()

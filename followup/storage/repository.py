@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from followup.domain.config import Config, Directive, Recipients
 from followup.domain.states import IncomingStatus, MessageKind, MessageStatus, SubmissionStatus
@@ -185,24 +186,48 @@ class Repository:
         )
 
     def claim_message(self, message: OutgoingMessage, run: str, now: dt.datetime, lease: dt.timedelta) -> bool:
-        """Take a message for sending; False when it was sent, or another (living) run holds it."""
-        held = OutgoingMessage.status == MessageStatus.SENDING
-        if message.status == MessageStatus.SENDING and abandoned(message.claimed_by):
-            held = held & (OutgoingMessage.claimed_by == message.claimed_by)  # its run died: take it over now
-        else:
-            held = held & (OutgoingMessage.claimed_until < now)
-        won = self.session.execute(
-            update(OutgoingMessage)
-            .where(
-                OutgoingMessage.id == message.id,
-                or_(OutgoingMessage.status.in_((MessageStatus.PENDING, MessageStatus.FAILED)), held),
+        """Take one message for sending; False when it was sent, or another (living) run holds it."""
+        return bool(self.claim_messages([message], run, now, lease))
+
+    def claim_messages(
+        self, messages: Sequence[OutgoingMessage], run: str, now: dt.datetime, lease: dt.timedelta
+    ) -> list[OutgoingMessage]:
+        """Take several messages for sending in one conditional UPDATE and one commit; the ones won, in order.
+
+        Row by row: a message is won when it is pending or failed, or held
+        by a run whose lease has passed or whose process on this host died. Two runs at once never both win
+        a row: the UPDATE is atomic and each run only sends the ids it gets back."""
+        if not messages:
+            return []
+        dead = {m.claimed_by for m in messages if m.status == MessageStatus.SENDING and abandoned(m.claimed_by)}
+        taken_over = OutgoingMessage.claimed_until < now
+        if dead:
+            taken_over = or_(taken_over, OutgoingMessage.claimed_by.in_(dead))
+        until = now + lease
+        won = set(
+            self.session.scalars(
+                update(OutgoingMessage)
+                .where(
+                    OutgoingMessage.id.in_([m.id for m in messages]),
+                    or_(
+                        OutgoingMessage.status.in_((MessageStatus.PENDING, MessageStatus.FAILED)),
+                        (OutgoingMessage.status == MessageStatus.SENDING) & taken_over,
+                    ),
+                )
+                .values(status=MessageStatus.SENDING, claimed_by=run, claimed_until=until)
+                .returning(OutgoingMessage.id)
+                .execution_options(synchronize_session=False)
             )
-            .values(status=MessageStatus.SENDING, claimed_by=run, claimed_until=now + lease)
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        )
         self.session.commit()
-        self.session.refresh(message)
-        return won == 1
+        for message in messages:
+            if message.id in won:  # what the UPDATE wrote, without reading each row back
+                set_committed_value(message, "status", MessageStatus.SENDING)
+                set_committed_value(message, "claimed_by", run)
+                set_committed_value(message, "claimed_until", until)
+            else:
+                self.session.refresh(message)
+        return [m for m in messages if m.id in won]
 
     def sent_threads(self) -> dict[str, tuple[str | None, str | None]]:
         """Message-ID -> (directive, unit) of everything we sent, for matching replies by thread."""
