@@ -543,7 +543,8 @@ def demo(
     """Play the whole cycle on the built-in defaults (the 2023 seed) and print where every output is.
 
     Dispatch on 06/02/2023; the units reply (some on time, one late, one with errors, one never); collect
-    on 27/02/2023, a week after the children-list deadline; print who has replied.
+    on 27/02/2023, a week after the children-list deadline; print who has replied; remind the units that
+    still owe the list (the công văn đôn đốc attached) and tell leadership.
     """
     import datetime as dt
     import mailbox
@@ -594,6 +595,13 @@ def demo(
     _print_collect(collected)
     with product.uow() as uow:
         _print_status(_status_slots(uow, product, config.directive(code), product.clock.now()), product)
+
+    import flows.remind as remind_module
+
+    console.rule(f"3. Reminders of {product.clock.now():%d/%m/%Y}: the silent, late and rejected units")
+    with console.status("Reminding…"):
+        reminded = remind_module.remind_flow(attended=True)
+    _print_remind(reminded, product)
 
     messages = sorted((settings.outbox / "new").glob("*"))
     console.rule("Where everything is")

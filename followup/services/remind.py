@@ -17,7 +17,7 @@ from pathlib import Path
 
 from followup.documents import letter as documents
 from followup.domain.calendar import OfficeCalendar
-from followup.domain.config import Config, Directive
+from followup.domain.config import Config
 from followup.domain.periods import Period, due_for
 from followup.domain.reminders import (
     ESCALATION,
@@ -176,7 +176,8 @@ def remind(
         for m in uow.repo.messages_with_prefix(kind, outgoing.key_prefix(kind, prefix))
         if m.status != MessageStatus.SENT
     ]
-    sent = outgoing.deliver(uow, sender, queue, lambda m: build(uow, config, m, as_of), progress, stop)
+    composer = Composer(uow, config, as_of)
+    sent = outgoing.deliver(uow, sender, queue, composer.build, progress, stop)
     return RemindReport(plan.day, plan, sent, [Path(letter.path) for letter in letters], sender.where)
 
 
@@ -311,56 +312,67 @@ def _record_escalation(uow: UnitOfWork, config: Config, plan: RemindPlan) -> Non
 # --------------------------------------------------------------------------- composing from the store
 
 
-def build(uow: UnitOfWork, config: Config, message: OutgoingMessage, as_of: dt.datetime) -> Outgoing:
-    """A reminder or a leadership summary, rendered from what the store recorded for it (so a rerun after a
-    crash sends the same message)."""
-    rows = uow.repo.reminders_of_message(message.id)
-    day = as_of.astimezone(config.tz).date()
-    if message.purpose == MessageKind.ESCALATION:
-        return _build_escalation(uow, config, message, rows, as_of)
-    unit = config.recipients.unit(message.unit_code or "")
-    items: list[ReminderItem] = []
-    attachments: list[Attachment] = []
-    kits: dict[str, MailKit] = {}
-    letter = ""
-    for row in rows:
-        directive = config.directive(row.directive_code)
-        if row.step == LETTER and row.letter_path and row.number:
-            letter = row.number.label
-            attachments.append(Attachment(Path(row.letter_path).name, Path(row.letter_path).read_bytes()))
-            continue
-        requirement = directive.requirement(row.requirement_code)
-        due = due_for(directive, requirement, Period.parse(row.period), config.tz)
-        kit = kits.get(directive.code) or kits.setdefault(directive.code, _kit(uow, config, directive))
-        form = kit.form_for(Request(requirement, due), unit)
-        attachments.append(form)
-        problems = uow.repo.latest_rejections(directive.code).get((requirement.code, row.period, unit.code), [])
-        last = last_day(due)
-        items.append(
-            ReminderItem(
-                title=requirement.title,
-                period=due.period.label_vi,
-                deadline=deadline_text(requirement, due),
-                remaining=remaining_words(last, day),
-                late=days_late(last, day) > 0,
-                problems=[_problem_words(p) for p in problems],
-                filename=form.filename,
-            )  # fmt: skip
-        )
-    office = config.recipients.office
-    context = ReminderMail(
-        unit_name=unit.name, office_name=office.short_name, office_department=office.department,
-        tag=tracking_tag(message.directive_code or "", unit.code) if message.directive_code else "",
-        items=items, any_late=any(i.late for i in items),
-        follow_up_letter=letter,
-    )  # fmt: skip
-    return outgoing.outgoing(config, message, context, attachments)
+class Composer:
+    """Reminders and summaries rendered from what the store recorded for them (so a rerun after a crash sends
+    the same message); what every message of a run shares (forms, rejections) is read once."""
 
+    def __init__(self, uow: UnitOfWork, config: Config, as_of: dt.datetime):
+        self.uow, self.config, self.as_of = uow, config, as_of
+        self.day = as_of.astimezone(config.tz).date()
+        self._kits: dict[str, MailKit] = {}
+        self._rejections: dict[str, dict[tuple[str, str, str], list[dict]]] = {}
 
-def _kit(uow: UnitOfWork, config: Config, directive: Directive) -> MailKit:
-    issued: Dispatch | None = uow.repo.dispatch_of(directive.code)
-    assert issued is not None
-    return mail_kit(config, directive, issued)
+    def kit(self, directive_code: str) -> MailKit:
+        if directive_code not in self._kits:
+            issued: Dispatch | None = self.uow.repo.dispatch_of(directive_code)
+            assert issued is not None  # decide() only reminds of dispatched directives
+            self._kits[directive_code] = mail_kit(self.config, self.config.directive(directive_code), issued)
+        return self._kits[directive_code]
+
+    def rejections(self, directive_code: str) -> dict[tuple[str, str, str], list[dict]]:
+        if directive_code not in self._rejections:
+            self._rejections[directive_code] = self.uow.repo.latest_rejections(directive_code)
+        return self._rejections[directive_code]
+
+    def build(self, message: OutgoingMessage) -> Outgoing:
+        rows = self.uow.repo.reminders_of_message(message.id)
+        if message.purpose == MessageKind.ESCALATION:
+            return _build_escalation(self.uow, self.config, message, rows, self.as_of)
+        config, day = self.config, self.day
+        unit = config.recipients.unit(message.unit_code or "")
+        items: list[ReminderItem] = []
+        attachments: list[Attachment] = []
+        letter = ""
+        for row in rows:
+            if row.step == LETTER and row.letter_path and row.number:
+                letter = row.number.label
+                attachments.append(Attachment(Path(row.letter_path).name, Path(row.letter_path).read_bytes()))
+                continue
+            directive = config.directive(row.directive_code)
+            requirement = directive.requirement(row.requirement_code)
+            due = due_for(directive, requirement, Period.parse(row.period), config.tz)
+            form = self.kit(directive.code).form_for(Request(requirement, due), unit)
+            attachments.append(form)
+            problems = self.rejections(directive.code).get((requirement.code, row.period, unit.code), [])
+            last = last_day(due)
+            items.append(
+                ReminderItem(
+                    title=requirement.title,
+                    period=due.period.label_vi,
+                    deadline=deadline_text(requirement, due),
+                    remaining=remaining_words(last, day),
+                    late=days_late(last, day) > 0,
+                    problems=[_problem_words(p) for p in problems],
+                    filename=form.filename,
+                )  # fmt: skip
+            )
+        office = config.recipients.office
+        context = ReminderMail(
+            unit_name=unit.name, office_name=office.short_name, office_department=office.department,
+            tag=tracking_tag(message.directive_code or "", unit.code) if message.directive_code else "",
+            items=items, any_late=any(i.late for i in items), follow_up_letter=letter,
+        )  # fmt: skip
+        return outgoing.outgoing(config, message, context, attachments)
 
 
 def _problem_words(problem: dict) -> str:

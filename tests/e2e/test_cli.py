@@ -109,7 +109,9 @@ def test_demo_runs_on_a_fresh_folder_and_says_where_everything_is(prefect_home, 
         "10",
     ]  # expected, accepted, late, rejected, pending, missing, overdue
     demo = tmp_path / "var" / "demo"
-    assert len(list((demo / "mail" / "outbox" / "new").iterdir())) == 36 + 6
+    # 36 letters, 6 answers, then reminders: the 9 silent communes and the rejected one, and leadership
+    assert len(list((demo / "mail" / "outbox" / "new").iterdir())) == 36 + 6 + 10 + 1
+    assert "Công văn số 2-UBND-LĐTBXH (đôn đốc).docx" in out and "XA-SYBINH" in out
     assert (
         len(list((demo / "mail" / "inbox" / "cur").iterdir())) + len(list((demo / "mail" / "inbox" / "new").iterdir()))
         == 6
