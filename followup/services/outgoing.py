@@ -84,7 +84,8 @@ def record(
     if uow.repo.add_unique(row):
         return row
     existing = uow.repo.outgoing(mid)
-    assert existing is not None
+    if existing is None:  # refused for another reason than being there already: a unit or directive not stored
+        raise RuntimeError(f"the store refused the message {mid} to {unit_code or 'leadership'}; run `followup check`")
     return existing
 
 
