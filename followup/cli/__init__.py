@@ -99,10 +99,18 @@ def main() -> None:
         sys.exit(1)
 
 
-def _prefect_env(settings: Settings) -> None:
-    """Keep Prefect's state in the data folder; quiet its console (not its records, which the UI shows)."""
+def _prefect_env(settings: Settings, discover: bool = True) -> Path:
+    """Keep Prefect's state in the data folder; quiet its console (not its records, which the UI shows).
+
+    The server is the one PREFECT_API_URL names; unset, the one `followup serve` runs for this data folder
+    (``discover``), else a temporary one. Set before Prefect is imported: it reads its settings once.
+    """
+    from flows.server import standing_server
+
     prefect_home = Path(os.environ.setdefault("PREFECT_HOME", str((settings.home / "prefect").resolve())))
     prefect_home.mkdir(parents=True, exist_ok=True)
+    if discover and not os.environ.get("PREFECT_API_URL") and (url := standing_server(prefect_home)):
+        os.environ["PREFECT_API_URL"] = url
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     # A first start creates Prefect's database; on a busy machine that outlasts Prefect's 20 s default.
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
@@ -110,12 +118,23 @@ def _prefect_env(settings: Settings) -> None:
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", quiet)
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_FLOW_RUNS_LEVEL", quiet)
     os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
+    return prefect_home
+
+
+def _standing_server_answers() -> None:
+    """With PREFECT_API_URL set, a server that does not answer is one line now, not minutes of retries."""
+    from flows.server import answers
+
+    url = os.environ.get("PREFECT_API_URL")
+    if url and not answers(url):
+        raise Stop(f"Prefect server: {url} (PREFECT_API_URL) does not answer; start it, or unset PREFECT_API_URL")
 
 
 def _flow_app(settings: Settings | None = None) -> App:
     """The product for a command that runs a flow: Prefect's environment set and its server starting."""
     settings = settings or Settings()
     _prefect_env(settings)
+    _standing_server_answers()
     from flows.server import start_temporary_server
 
     server = start_temporary_server()
@@ -531,6 +550,58 @@ def triage(
     if rows:
         console.print("Assign: followup triage --assign N --unit CODE --requirement CODE [--period P]; "
                       "set aside: followup triage --reject N --reason TEXT")  # fmt: skip
+
+
+@app.command()
+def serve(
+    port: Annotated[
+        int | None,
+        typer.Option(
+            "--port",
+            envvar="FOLLOWUP_PREFECT_PORT",
+            help="port of the local Prefect server and its UI (default 4200, or a free one)",
+        ),
+    ] = None,
+) -> None:
+    """Run the flows of schedules.yaml on their schedules, and any flow the clerk starts in the Prefect UI.
+
+    With PREFECT_API_URL set, on that server; unset, on a local Prefect server (with its UI) started here
+    and stopped with this command. Runs until Ctrl-C.
+    """
+    settings = Settings()
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "DEBUG" if DEBUG["on"] else "INFO")
+    prefect_home = _prefect_env(settings, discover=False)
+    from flows import serve as serving
+    from flows import server as servers
+
+    product = bootstrap(settings)
+    config = product.config
+    names = serving.check(config)  # a wrong flow name is one line before anything starts
+    with contextlib.ExitStack() as stack:
+        if os.environ.get("PREFECT_API_URL"):
+            _standing_server_answers()
+            console.print(f"Prefect server: {os.environ['PREFECT_API_URL']}", highlight=False)
+        else:
+            if running := servers.standing_server(prefect_home):
+                raise Stop(f"followup serve already runs for this data folder ({running.removesuffix('/api')})")
+            with console.status("Starting the Prefect server…"):
+                try:
+                    local = stack.enter_context(servers.local_server(prefect_home, port))
+                except servers.ServerFailed as exc:
+                    raise Stop(str(exc), code=1) from None
+            os.environ["PREFECT_API_URL"] = local.api_url
+            console.print(f"Prefect UI: {local.ui_url}", highlight=False)
+
+        def ready(deployments: list[str]) -> None:
+            zone = config.schedules.timezone
+            for name, deployment in zip(names, deployments, strict=True):
+                cron = config.schedules.flows.get(name)
+                when = f"{cron} ({zone})" if cron else "when started from the UI, with its parameters"
+                console.print(f"  {deployment}: {when}", highlight=False)
+            console.print("Serving; Ctrl-C to stop.")
+
+        serving.serve_all(config, ready=ready)
+    console.print("Stopped; the schedules are paused until the next `followup serve`.")
 
 
 DEMO_COLLECT = "2023-02-27T08:00:00+07:00"

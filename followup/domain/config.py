@@ -764,3 +764,10 @@ def _load_config(root: Path) -> Config:
         raise ConfigError(problems)
     assert recipients is not None and schedules is not None
     return Config(root=root, recipients=recipients, schedules=schedules, directives=directives)
+
+
+def locate(file: Path, path: tuple, message: str) -> Problem:
+    """A problem found outside the validation of ``file`` (e.g. a flow schedules.yaml names that does not
+    exist), pointed at its line like every other problem."""
+    loaded = _read_yaml(file, [])
+    return loaded.problem(path, message) if loaded else Problem(str(file), _format_path(path), message)

@@ -1,0 +1,99 @@
+"""The deployments of `followup serve` and of prefect.yaml, built from schedules.yaml (no server needed)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from flows import serve as serving
+from flows.server import STANDING_FILE, standing_server
+from followup.domain.config import ConfigError, load_config
+from followup.settings import PROJECT_ROOT
+
+
+def entry(name: str) -> str:
+    """The registry's "flows.collect:collect_flow" as prefect.yaml writes it: "flows/collect.py:collect_flow"."""
+    module, function = serving.FLOWS[name].split(":")
+    return f"{module.replace('.', '/')}.py:{function}"
+
+
+def test_every_flow_gets_a_deployment_the_scheduled_ones_in_office_time(config):
+    built = {d.flow_name: d for d in serving.deployments(config)}
+    assert set(built) == set(serving.present()) >= {"collect", "dispatch"}
+    collect, dispatch = built["collect"], built["dispatch"]
+
+    (schedule,) = collect.schedules
+    assert schedule.schedule.cron == config.schedules.flows["collect"] == "*/15 7-17 * * 1-6"
+    assert schedule.schedule.timezone == "Asia/Ho_Chi_Minh" == config.schedules.timezone
+    assert dispatch.schedules == []  # on demand: the clerk starts it from the UI with its parameters
+    for deployment in built.values():
+        assert deployment.name == serving.DEPLOYMENT
+        assert deployment.concurrency_limit == 1
+        assert deployment.paused is False
+        assert deployment.entrypoint == serving.FLOWS[deployment.flow_name].replace(":", ".")
+    assert collect.parameters == {"attended": False}
+    assert dispatch.parameters == {"units": None, "dry_run": False, "resend": False, "signed": None, "attended": False}
+    assert "directive" in dispatch._parameter_openapi_schema.required  # the UI asks for it
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path) -> Path:
+    root = tmp_path / "config"
+    shutil.copytree(PROJECT_ROOT / "directives", root / "directives")
+    shutil.copy(PROJECT_ROOT / "recipients.yaml", root)
+    return root
+
+
+def test_a_flow_schedules_yaml_names_that_does_not_exist_is_an_error_at_its_line(config_dir: Path):
+    (config_dir / "schedules.yaml").write_text(
+        "timezone: Asia/Ho_Chi_Minh\nflows:\n  collect: '*/15 7-17 * * 1-6'\n  colect: '0 8 * * 1'\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as caught:
+        serving.check(load_config(config_dir))
+    (problem,) = caught.value.problems
+    assert problem.line == 4 and problem.path == "flows.colect"
+    assert "there is no flow 'colect'" in problem.message and "collect, " in problem.message
+
+
+def test_a_flow_of_the_registry_not_yet_in_this_version_is_named_as_such(config_dir: Path, monkeypatch):
+    monkeypatch.setitem(serving.FLOWS, "report", "flows.not_written_yet:report_flow")
+    (config_dir / "schedules.yaml").write_text("flows:\n  report: '0 7 1 1,7 *'\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        serving.check(load_config(config_dir))
+    assert "flows/not_written_yet.py is missing" in str(caught.value)
+    assert caught.value.problems[0].line == 2
+
+
+def test_prefect_yaml_describes_the_same_deployments_as_schedules_yaml(config):
+    spec = yaml.safe_load((PROJECT_ROOT / "prefect.yaml").read_text(encoding="utf-8"))
+    by_entry = {d["entrypoint"]: d for d in spec["deployments"]}
+    assert sorted(by_entry) == sorted(entry(n) for n in serving.present()), "one deployment per flow of flows/"
+    assert len({d["name"] for d in spec["deployments"]}) == len(spec["deployments"])
+    for name in serving.present():
+        deployment = by_entry[entry(name)]
+        assert deployment["work_pool"]["name"] == "followup-pool"
+        assert deployment["concurrency_limit"] == 1
+        cron = config.schedules.flows.get(name)
+        schedules = deployment.get("schedules") or []
+        if cron is None:
+            assert schedules == [], f"{name} is not scheduled in schedules.yaml"
+            continue
+        assert [(s["cron"], s["timezone"]) for s in schedules] == [(cron, config.schedules.timezone)], name
+        flow = serving.load(name)
+        assert set(deployment.get("parameters", {})) <= set(serving.defaults(flow))
+
+
+def test_a_standing_server_left_by_a_killed_serve_is_not_used(tmp_path: Path):
+    (tmp_path / STANDING_FILE).write_text(
+        json.dumps({"api_url": "http://127.0.0.1:9/api", "pid": os.getpid(), "server_pid": 1}), encoding="utf-8"
+    )
+    assert standing_server(tmp_path) is None  # nothing answers there
+    (tmp_path / STANDING_FILE).write_text(json.dumps({"api_url": "x", "pid": 2**22 + 7}), encoding="utf-8")
+    assert standing_server(tmp_path) is None  # no such process
+    assert standing_server(tmp_path / "nowhere") is None
