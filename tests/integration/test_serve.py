@@ -24,6 +24,7 @@ import pytest
 
 from flows.dispatch import send_queued
 from flows.server import STANDING_FILE, answers, local_server
+from followup.domain.config import load_config
 from followup.settings import PROJECT_ROOT, Settings
 from followup.simulation import play_units
 
@@ -174,6 +175,16 @@ def test_served_deployments_run_what_the_ui_starts_and_the_mail_arrives(prefect_
             state = run_and_wait(api, "collect")
             assert state["state_type"] == "COMPLETED", (state["state"], log.read_text()[-3000:])
             arrived(sink, REPLYING)
+
+            remind = api.deployment("remind")
+            assert remind["schedules"][0]["schedule"]["cron"] == "30 7 * * 1-6"
+            assert remind["parameters"] == {"as_of": None, "dry_run": False, "attended": False}
+            state = run_and_wait(api, "remind", {"as_of": "2023-02-27"})
+            assert state["state_type"] == "COMPLETED", (state["state"], log.read_text()[-3000:])
+            reminded = [r for r in sink.received if "Nhắc gửi báo cáo" in r.message["Subject"]]
+            communes = load_config(PROJECT_ROOT).recipients.units_in(["xa-thi-tran"])
+            owing = {u.emails[0] for u in communes if u.code not in REPLYING}
+            assert sorted(r.rcpt_tos[0] for r in reminded) == sorted(owing)  # one each, the replied get none
             assert serve.poll() is None
         print(f"followup serve ready in {startup:.1f} s")  # shown with -s; the report quotes it
 
@@ -189,8 +200,6 @@ def run_and_wait(api: Api, flow: str, parameters: dict[str, Any] | None = None) 
 
 def arrived(sink: Sink, units: tuple[str, ...]) -> None:
     """Each of these units received one message at the SMTP server (its answer, its reminder)."""
-    from followup.domain.config import load_config
-
     recipients = load_config(PROJECT_ROOT).recipients
     expected = {recipients.unit(u).emails[0] for u in units}
     assert set(sink.by_recipient()) == expected
