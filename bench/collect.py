@@ -214,19 +214,30 @@ def warm_config_cache(prepared: Prepared) -> None:
 
 
 def fresh_home(prepared: Prepared, work: Path, name: str, replies: list[Path] | None) -> Path:
-    """The dispatched state (DB + documents) in a new folder; ``replies`` hard-linked into its Maildir inbox."""
+    """The dispatched state (DB + documents) in a new folder; ``replies`` hard-linked into its Maildir inbox.
+
+    Each file's time is set to the reply's Date: the product counts a reply from its delivery time (the file
+    time), so the replies are delivered when the units sent them, on time as the cache means them (not "late",
+    which a link made today would be). A hard link shares its time with the cached file: setting it again
+    is harmless."""
+    from followup.simulation import date_of
+
     home = work / name
     shutil.copytree(prepared.snapshot, home)
     if replies:
         inbox = home / "mail" / "inbox"
         for sub in ("new", "cur", "tmp"):
             (inbox / sub).mkdir(parents=True)
-        for i, path in enumerate(replies):  # same mtime order as the cache: delivery order is kept
+        for i, path in enumerate(replies):
             target = inbox / "new" / f"1675900000.M{i}P{os.getpid()}Q{i}.bench"
             try:
                 os.link(path, target)
             except OSError:
                 shutil.copy2(path, target)
+            with open(path, "rb") as f:
+                sent = date_of(f.read(64 * 1024))  # the headers are in the first few KiB
+            if sent is not None:
+                os.utime(target, (sent.timestamp(), sent.timestamp()))
     return home
 
 
@@ -366,7 +377,7 @@ def imap_product_run(prepared: Prepared, work: Path, r: int, replies: list[Path]
     keywords = [KEYWORD] if backend == "maildir" else []
     with running_imap_server(backend=backend, keywords=keywords) as server:  # type: ignore[arg-type]
         t0 = time.perf_counter()
-        server.deliver_many(p.read_bytes() for p in replies)
+        server.deliver_many(p.read_bytes() for p in replies)  # INTERNALDATE = each reply's Date
         append_s = time.perf_counter() - t0
         raw_fetch_s = raw_fetch(server)  # BODY.PEEK, changes nothing; a reference, not in any ratio's baseline
         home = fresh_home(prepared, work, f"imap-home-{r}", None)
@@ -381,13 +392,14 @@ def imap_product_run(prepared: Prepared, work: Path, r: int, replies: list[Path]
 
 
 def raw_fetch(server) -> float:  # type: ignore[no-untyped-def]
-    """What the bytes alone cost over IMAP: one UID SEARCH, then UID FETCH BODY.PEEK[] in batches of 100."""
+    """What the bytes alone cost over IMAP: one UID SEARCH, then UID FETCH (INTERNALDATE BODY.PEEK[]) in batches
+    of 100, what the product fetches."""
     t0 = time.perf_counter()
     with server.connect() as conn:
         conn.select('"INBOX"', readonly=True)
         uids = conn.uid("SEARCH", "ALL")[1][0].split()
         for start in range(0, len(uids), 100):
-            conn.uid("FETCH", b",".join(uids[start : start + 100]).decode(), "(BODY.PEEK[])")
+            conn.uid("FETCH", b",".join(uids[start : start + 100]).decode(), "(INTERNALDATE BODY.PEEK[])")
     return time.perf_counter() - t0
 
 

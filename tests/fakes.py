@@ -30,6 +30,7 @@ from sqlalchemy.pool import StaticPool
 from followup.domain.clock import Clock
 from followup.mail.inbox import RawMessage
 from followup.mail.sender import PermanentFailure, ServerUnavailable
+from followup.simulation import date_of
 from followup.storage.files import FileStore
 from followup.storage.models import Base
 from followup.storage.uow import UnitOfWork
@@ -101,16 +102,20 @@ class FakeInbox:
 
     def __init__(self, *raws: bytes):
         self.messages: dict[str, bytes] = {}
+        self.received: dict[str, dt.datetime | None] = {}
         self.processed: set[str] = set()
         self._open = False
         self.deliver(*raws)
 
-    def deliver(self, *raws: bytes) -> list[str]:
-        """Put messages in the mailbox, as the units' servers do; the same bytes twice are two messages."""
+    def deliver(self, *raws: bytes, received: dt.datetime | None = None) -> list[str]:
+        """Put messages in the mailbox, as the units' servers do; the same bytes twice are two messages.
+
+        Each is received at ``received``, by default at its own Date (as if it arrived when sent)."""
         keys = []
         for raw in raws:
             key = str(len(self.messages) + 1)
             self.messages[key] = raw
+            self.received[key] = received or date_of(raw)
             keys.append(key)
         return keys
 
@@ -125,7 +130,7 @@ class FakeInbox:
         assert self._open, "the services must read inside `with inbox:`"
         waiting = [key for key in self.messages if key not in self.processed]  # fixed before the caller marks
         for key in waiting[:limit]:
-            yield RawMessage(key, self.messages[key])
+            yield RawMessage(key, self.messages[key], self.received[key])
 
     def mark_processed(self, *keys: str) -> None:
         assert self._open, "the services must mark inside `with inbox:`"

@@ -621,7 +621,7 @@ def demo(
     import mailbox
 
     from followup.services.dispatch import write_draft
-    from followup.simulation import Behaviour, play_units
+    from followup.simulation import Behaviour, delivered, play_units
 
     home = (Settings().home / "demo").resolve()
     if home.exists() and not keep:
@@ -656,8 +656,8 @@ def demo(
     sent = [m.as_bytes() for _, m in sorted(mailbox.Maildir(settings.outbox, create=False).items())]
     replies = play_units(sent, plan, seed=2023)
     inbox = mailbox.Maildir(settings.inbox, create=True)
-    for raw in replies:
-        inbox.add(raw)
+    for raw in replies:  # delivered when sent: the file time is when the reply counts from
+        inbox.add(delivered(raw))
     os.environ["FOLLOWUP_NOW"] = DEMO_COLLECT
     product = bootstrap(settings)
     console.rule(f"2. The units reply ({len(replies)} messages); collect on {product.clock.now():%d/%m/%Y %H:%M}")

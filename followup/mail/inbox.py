@@ -15,6 +15,7 @@ allow it (``\\*`` or the keyword itself); otherwise the message is moved to ``pr
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import mailbox
 import os
 import ssl
@@ -75,10 +76,15 @@ class InboxLoginRejected(InboxUnavailable):
 
 @dataclass(frozen=True)
 class RawMessage:
-    """One message exactly as stored; ``key`` identifies it in this mailbox for ``mark_processed``."""
+    """One message exactly as stored; ``key`` identifies it in this mailbox for ``mark_processed``.
+
+    ``received`` is when our mail server took it (IMAP INTERNALDATE, the Maildir delivery time), in UTC;
+    None when the mailbox does not say. Unlike the headers, no sender can write it.
+    """
 
     key: str
     data: bytes
+    received: dt.datetime | None = None
 
 
 class Inbox(Protocol):
@@ -143,6 +149,15 @@ def parse_imap_url(url: str) -> ImapSettings:
 def _temporary_login_failure(exc: LoginError) -> bool:
     """RFC 5530 ``[UNAVAILABLE]`` means the server's own backend is down: worth retrying."""
     return "UNAVAILABLE" in str(exc).upper()
+
+
+def _utc(moment: object) -> dt.datetime | None:
+    """An INTERNALDATE as IMAPClient gives it with ``normalise_times=False``, in UTC; None if absent or unreadable.
+
+    A zone of ``-0000`` (unknown) leaves it naive: taken as UTC."""
+    if not isinstance(moment, dt.datetime):
+        return None
+    return moment.astimezone(dt.UTC) if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 class ImapInbox:
@@ -236,6 +251,7 @@ class ImapInbox:
             ssl_context=self._ssl_context,
             timeout=SocketTimeout(connect=s.timeout, read=max(s.timeout, COMMAND_TIMEOUT)),
         )
+        client.normalise_times = False  # INTERNALDATE with the server's offset, not naive local time
         try:
             if s.security == "starttls":
                 client.starttls(self._ssl_context)
@@ -324,11 +340,13 @@ class ImapInbox:
         for start in range(0, len(uids), self._batch_size):
             batch = uids[start : start + self._batch_size]
             with self._talking(f"fetching {len(batch)} messages") as client:
-                response = client.fetch(batch, ["BODY.PEEK[]"])
+                response = client.fetch(batch, ["INTERNALDATE", "BODY.PEEK[]"])
             for uid in batch:
-                data = response.get(uid, {}).get(b"BODY[]")
+                item = response.get(uid, {})
+                data = item.get(b"BODY[]")
                 if data is not None:  # None: expunged by someone else meanwhile
-                    yield RawMessage(key=f"{self._uidvalidity}:{uid}", data=bytes(data))
+                    received = _utc(item.get(b"INTERNALDATE"))
+                    yield RawMessage(key=f"{self._uidvalidity}:{uid}", data=bytes(data), received=received)
 
     def mark_processed(self, *keys: str) -> None:
         """Set the keyword, or move the messages to the processed folder, in one command; never delete."""
@@ -399,7 +417,10 @@ class MaildirInbox:
             raise InboxUnavailable(f"Maildir {self.path} cannot be opened or created: {exc}") from None
 
     def fetch_unprocessed(self, limit: int | None = None) -> Iterator[RawMessage]:
-        """Oldest delivery first (by file time); reads the files without renaming them."""
+        """Oldest delivery first (by file time); reads the files without renaming them.
+
+        The file time is the delivery time (``MaildirMessage.get_date()``: delivery agents and
+        ``mailbox.Maildir.add`` set it, renames keep it); it comes from the one stat each file gets here."""
         self._open()
         letter = self._letter(register=False)
         entries: list[tuple[float, str, Path]] = []
@@ -412,7 +433,7 @@ class MaildirInbox:
         entries.sort()
         if limit is not None:
             entries = entries[: max(0, limit)]
-        for _mtime, key, path in entries:
+        for mtime, key, path in entries:
             try:
                 data = path.read_bytes()
             except FileNotFoundError:  # a mail client renamed it meanwhile: find it again
@@ -420,7 +441,7 @@ class MaildirInbox:
                 if found is None:
                     continue
                 data = found[0].read_bytes()
-            yield RawMessage(key=key, data=data)
+            yield RawMessage(key=key, data=data, received=dt.datetime.fromtimestamp(mtime, dt.UTC))
 
     def mark_processed(self, *keys: str) -> None:
         """Add the flag by renaming into cur/ (what Maildir clients do); content is untouched."""

@@ -61,11 +61,16 @@ class ParsedMessage:
 
     def sent_at(self, own_addresses: frozenset[str] = frozenset()) -> dt.datetime | None:
         """When the unit sent it: a message forwarded by the office counts from the forwarded message's Date."""
+        return self.forwarded_sent_at(own_addresses) or self.arrived or self.envelope.date
+
+    def forwarded_sent_at(self, own_addresses: frozenset[str]) -> dt.datetime | None:
+        """For a message the office forwarded (from one of ``own_addresses``): the Date of the unit's message
+        inside; None for any other message, or a forward without a dated message inside."""
         if self.envelope.from_addr in own_addresses:
             dates = [env.date for env in self.forwarded if env.date]
             if dates:
                 return min(dates)
-        return self.arrived or self.envelope.date
+        return None
 
     def answers_to(self, own_addresses: frozenset[str] = frozenset()) -> str | None:
         """The Message-ID an answer should refer to: the unit's own message, also inside a forward."""

@@ -34,8 +34,12 @@ def store_message(
     source: Source,
     received: dt.datetime | None = None,
     own_addresses: frozenset[str] = frozenset(),
+    delivered: dt.datetime | None = None,
 ) -> IncomingMessage | None:
     """Keep one message as received; None if the store already has it (same Message-ID, or same bytes).
+
+    ``received`` is the moment the clerk gives for a reply handed in (it counts as given); ``delivered`` is
+    when our mail server took the message (``RawMessage.received``); see ``counted_from``.
 
     Nothing here may fail on what a sender wrote: a message the parser chokes on is still stored (by its
     hash) and fails later, visibly, in interpretation, without blocking the inbox.
@@ -66,7 +70,7 @@ def store_message(
         size=len(raw),
         from_addr=parsed.envelope.from_addr if parsed else None,
         subject=parsed.envelope.subject[:2000] if parsed else None,
-        received_at=received or arrival_time(parsed, now, own_addresses),
+        received_at=received or counted_from(parsed, delivered, now, own_addresses),
         collected_at=now,
         status=IncomingStatus.STORED,
     )
@@ -76,11 +80,25 @@ def store_message(
     return incoming
 
 
-def arrival_time(parsed: ParsedMessage | None, now: dt.datetime, own: frozenset[str] = frozenset()) -> dt.datetime:
-    """When the reply counts as received: the receiving server's stamp, else its Date, never in the future.
+def counted_from(
+    parsed: ParsedMessage | None, delivered: dt.datetime | None, now: dt.datetime, own: frozenset[str] = frozenset()
+) -> dt.datetime:
+    """When a reply counts as received: when our mail server took it, never in the future.
 
-    A reply forwarded by the office (a data officer passing on what a unit mailed her) counts from when the
-    unit sent it."""
+    The headers are the sender's word, so a Date of 10/02 on a message delivered on 25/02 does not make it on
+    time. One exception: a reply forwarded by the office (a data officer passing on what a unit mailed her)
+    counts from when the unit sent it, the Date of the message inside, though never after the forward
+    arrived. Without a delivery time from the mailbox, ``arrival_time`` reads the headers."""
+    if delivered is None:
+        return arrival_time(parsed, now, own)
+    latest = min(delivered, now)
+    inner = parsed.forwarded_sent_at(own) if parsed else None
+    return min(inner, latest) if inner else latest
+
+
+def arrival_time(parsed: ParsedMessage | None, now: dt.datetime, own: frozenset[str] = frozenset()) -> dt.datetime:
+    """The fallback when the mailbox gives no delivery time: the receiving server's stamp, else the Date,
+    never in the future. A reply forwarded by the office counts from when the unit sent it."""
     moment = (parsed.sent_at(own) if parsed else None) or now
     return min(moment, now)
 
@@ -98,7 +116,7 @@ def store_new(uow: UnitOfWork, inbox: Inbox, source: Source, own: frozenset[str]
     with inbox:
         for raw in inbox.fetch_unprocessed():
             result.fetched += 1
-            if store_message(uow, raw.data, source, own_addresses=own) is None:
+            if store_message(uow, raw.data, source, own_addresses=own, delivered=raw.received) is None:
                 result.duplicates += 1
             else:
                 result.stored += 1

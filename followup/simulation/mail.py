@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import email.utils
 import hashlib
+import mailbox
 import mimetypes
 import quopri
 import re
@@ -34,6 +36,8 @@ __all__ = [
     "Original",
     "attachments_of",
     "aware",
+    "date_of",
+    "delivered",
     "decoded_name",
     "forward_email",
     "headers_of",
@@ -302,6 +306,27 @@ def forward_email(
     stem = " ".join(re.sub(r'[\\/:*?"<>|\x00-\x1f]+', " ", head.subject).split())[:80].strip() or "thu-chuyen-tiep"
     attached = _part("message/rfc822", [inner_msg], filename=f"{stem}.eml")
     return _mixed(headers, [_text_part(text), attached], mid)
+
+
+def date_of(raw: bytes) -> dt.datetime | None:
+    """The moment in the message's Date header (what the sender's mail client wrote); None if none or unreadable."""
+    value = BytesHeaderParser(policy=policy.compat32).parsebytes(raw).get("Date")
+    try:
+        moment = email.utils.parsedate_to_datetime(str(value)) if value else None
+    except (TypeError, ValueError, IndexError):
+        return None
+    return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def delivered(raw: bytes, at: dt.datetime | None = None) -> mailbox.MaildirMessage:
+    """``raw`` as a mail server would put it into a Maildir at ``at`` (default: its Date, as if it arrived the
+    moment it was sent): ``mailbox.Maildir.add`` gives the file that time, which is the delivery time the
+    collector reads. Without either, the time of the ``add``."""
+    message = mailbox.MaildirMessage(raw)
+    moment = aware(at) if at is not None else date_of(raw)
+    if moment is not None:
+        message.set_date(moment.timestamp())
+    return message
 
 
 def decoded_name(name: str | None) -> str | None:

@@ -46,8 +46,8 @@ def test_status_triage_and_record_by_hand(isolated_home, monkeypatch, tmp_path):
     vumuon = next(raw for raw in outbox if b".XA-VUMUON.1@" in raw)  # its Message-ID names the unit
     scan = simulate.reply_email(vumuon, [("Danh sách (bản chụp).pdf", b"%PDF-1.4 scan")], date=on_time)
     inbox = mailbox.Maildir(Settings().inbox, create=True)
-    for raw in [*replies, scan]:
-        inbox.add(raw)
+    for raw in [*replies, scan]:  # each delivered when it was sent: that is the moment it counts from
+        inbox.add(simulate.delivered(raw))
     monkeypatch.setenv("FOLLOWUP_NOW", "2023-02-27T08:00:00+07:00")
     fetch_new.fn(Settings())
     interpret.fn(Settings())

@@ -14,6 +14,9 @@ test process. Two pymap backends are supported:
 
 from __future__ import annotations
 
+import datetime as dt
+import email.parser
+import email.utils
 import imaplib
 import mailbox
 import os
@@ -79,14 +82,19 @@ class ImapServer:
         with self.connect() as conn:
             _check(conn.create(_quoted(folder)), "CREATE")
 
-    def deliver(self, raw: bytes, folder: str = "INBOX") -> None:
-        """Put one raw RFC 5322 message into ``folder`` (IMAP APPEND)."""
-        self.deliver_many([raw], folder)
+    def deliver(self, raw: bytes, folder: str = "INBOX", received: dt.datetime | None = None) -> None:
+        """Put one raw RFC 5322 message into ``folder`` (IMAP APPEND), received at ``received`` (see deliver_many)."""
+        self.deliver_many([(raw, received)], folder)
 
-    def deliver_many(self, messages: Iterable[bytes], folder: str = "INBOX") -> None:
+    def deliver_many(self, messages: Iterable[bytes | tuple[bytes, dt.datetime | None]], folder: str = "INBOX") -> None:
+        """APPEND each message with its INTERNALDATE, the moment the server received it: the one given with it
+        as ``(raw, moment)``, else the message's own Date (as if it arrived when sent), else the server's now.
+        pymap keeps the APPEND date as INTERNALDATE (the dict backend as given, the maildir one as file time)."""
         with self.connect() as conn:
-            for raw in messages:
-                _check(conn.append(_quoted(folder), None, None, raw), "APPEND")
+            for item in messages:
+                raw, received = item if isinstance(item, tuple) else (item, None)
+                when = received or date_of(raw)
+                _check(conn.append(_quoted(folder), None, when, raw), "APPEND")
 
     def search(self, criteria: str = "ALL", folder: str = "INBOX") -> list[int]:
         """UIDs in ``folder`` matching ``criteria`` (opened read-only, so nothing changes)."""
@@ -109,6 +117,16 @@ class ImapServer:
                 uid = int(item.split(b"UID ", 1)[1].split()[0].rstrip(b")"))
                 result[uid] = item.split(b"FLAGS (", 1)[1].split(b")", 1)[0]
             return result
+
+
+def date_of(raw: bytes) -> dt.datetime | None:
+    """The message's Date header as an aware moment; None if it has none or it cannot be read."""
+    value = email.parser.BytesHeaderParser().parsebytes(raw).get("Date")
+    try:
+        moment = email.utils.parsedate_to_datetime(str(value)) if value else None
+    except (TypeError, ValueError, IndexError):
+        return None
+    return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def _url(user: str, password: str, port: int, params: dict[str, str]) -> str:

@@ -14,6 +14,7 @@ import email.policy
 import hashlib
 import io
 import json
+import mailbox
 import shutil
 import subprocess
 import sys
@@ -163,8 +164,9 @@ class Env:
         name, blank = self.sent.form(unit)
         return name, simulate.fill_children_list(blank, children)
 
-    def deliver(self, *raws: bytes) -> None:
-        self.server.deliver_many(raws, self.folder)
+    def deliver(self, *raws: bytes, received: dt.datetime | None = None) -> None:
+        """Into this test's folder, each received by the office's server at ``received`` (default: its Date)."""
+        self.server.deliver_many([(raw, received) for raw in raws], self.folder)
 
     # -- the office's side
 
@@ -893,6 +895,78 @@ def test_status_figures_match_a_count_by_hand(env: Env) -> None:
     assert (units["XA-SYBINH"]["state"], units["XA-SYBINH"]["overdue"]) == ("missing", True)
     assert (units["XA-LUCBINH"]["state"], units["XA-LUCBINH"]["overdue"]) == ("missing", True)
     assert sum(1 for u in units.values() if u["state"] == "missing") == 10
+
+
+# =========================================================================== 7. when a reply counts from
+
+
+def test_a_reply_dated_before_the_deadline_but_received_after_it_is_late(env: Env) -> None:
+    """Vũ Muộn's mail client says 10/02; the office's server received it on 25/02, after the 20/02 deadline."""
+    reply = env.reply("XA-VUMUON", [env.filled_list("XA-VUMUON", children(3, "backdated"))], at("2023-02-10"))
+    env.deliver(reply, received=at("2023-02-25", 14))
+    _, result, answers = env.collect()
+    assert result.submissions == {"accepted": 1}
+    with env.session() as session:
+        [incoming] = session.scalars(select(IncomingMessage)).all()
+        assert incoming.received_at == at("2023-02-25", 14)
+        unit = env.status(session, at("2023-02-27"))[(LIST, "2023")]["units"]["XA-VUMUON"]
+        assert (unit.state, unit.received_at) == ("late", at("2023-02-25", 14))
+        slots = directive_status(env.uow(session), env.config, env.config.directive(DIRECTIVE), at("2023-02-27"))
+        shown = status_json(slots, {u.code: u.name for u in env.config.recipients.units}, env.config.tz)
+    [listed] = [s for s in shown["slots"] if s["requirement"] == LIST]
+    [vumuon] = [u for u in listed["units"] if u["unit"] == "XA-VUMUON"]
+    assert vumuon["state"] == "late" and vumuon["received_at"] == "2023-02-25T14:00:00+07:00"
+    [sent] = answers
+    assert "thư của Quý cơ quan, đơn vị lúc 14:00 ngày 25/02/2023" in plain(sent.message)
+    assert "10/02/2023" not in plain(sent.message)
+
+
+def test_a_reply_dated_in_the_future_counts_from_when_the_server_received_it(env: Env) -> None:
+    """A wrong clock on the unit's computer: Date 15/03, received 15/02. On time, from 15/02; not "not yet"."""
+    reply = env.reply("XA-CAOSON", [env.filled_list("XA-CAOSON", children(3, "future"))], at("2023-03-15"))
+    env.deliver(reply, received=at("2023-02-15", 10))
+    _, _, answers = env.collect()
+    with env.session() as session:
+        assert env.status(session, at("2023-02-16"))[(LIST, "2023")]["units"]["XA-CAOSON"].state == "on_time"
+        unit = env.status(session, at("2023-02-27"))[(LIST, "2023")]["units"]["XA-CAOSON"]
+        assert (unit.state, unit.received_at) == ("on_time", at("2023-02-15", 10))
+    assert "lúc 10:00 ngày 15/02/2023" in plain(answers[0].message)
+
+
+def test_a_forwarded_reply_counts_from_the_units_own_sending_not_from_its_delivery(env: Env) -> None:
+    """Cao Sơn mailed the data officer on 19/02; she forwarded it on 22/02, received by the office's server on
+    23/02. The unit's own sending counts (on time), not the forward's delivery."""
+    inner = env.reply("XA-CAOSON", [env.filled_list("XA-CAOSON", children(3, "fw2"))], at("2023-02-19"))
+    officer = env.config.recipients.data_officers[0].email
+    env.deliver(
+        simulate.forward_email(inner, from_addr=officer, to_addr=CLERK, date=at("2023-02-22")),
+        received=at("2023-02-23"),
+    )
+    _, _, answers = env.collect()
+    with env.session() as session:
+        unit = env.status(session, at("2023-02-27"))[(LIST, "2023")]["units"]["XA-CAOSON"]
+        assert (unit.state, unit.received_at) == ("on_time", at("2023-02-19"))
+    assert "lúc 09:00 ngày 19/02/2023" in plain(answers[0].message)
+
+
+def test_a_reply_in_the_local_maildir_counts_from_its_delivery_time(env: Env) -> None:
+    """Without an IMAP server, the Maildir file's time is the delivery time: Date 10/02, delivered 25/02: late."""
+    settings = Settings(smtp_url=env.settings.smtp_url)  # no FOLLOWUP_IMAP_URL: the Maildir in the data folder
+    backdated = env.reply("XA-VUMUON", [env.filled_list("XA-VUMUON", children(3, "md"))], at("2023-02-10"))
+    on_time = env.reply("XA-CAOSON", [env.filled_list("XA-CAOSON", children(3, "md"))], at("2023-02-13"))
+    settings.inbox.parent.mkdir(parents=True, exist_ok=True)
+    inbox = mailbox.Maildir(settings.inbox, create=True)
+    inbox.add(simulate.delivered(backdated, at=at("2023-02-25", 14)))
+    inbox.add(simulate.delivered(on_time))  # delivered when sent
+    assert fetch_new.fn(settings) == StoreResult(fetched=2, stored=2, duplicates=0)
+    interpret.fn(settings)
+    answers = answer.fn(settings)
+    assert [o.status for o in answers] == ["sent", "sent"]
+    with env.session() as session:
+        units = env.status(session, at("2023-02-27"))[(LIST, "2023")]["units"]
+        assert (units["XA-VUMUON"].state, units["XA-VUMUON"].received_at) == ("late", at("2023-02-25", 14))
+        assert (units["XA-CAOSON"].state, units["XA-CAOSON"].received_at) == ("on_time", at("2023-02-13"))
+    assert "lúc 14:00 ngày 25/02/2023" in plain(env.answers_to("XA-VUMUON")[0])
 
 
 # =========================================================================== 8. privacy

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import email
 import email.policy
 import mailbox
@@ -39,6 +40,7 @@ except ModuleNotFoundError:  # pytest --import-mode=importlib does not put this 
 
 VN_SUBJECT = "Báo cáo kết quả thực hiện Công văn số 123/UBND-VP — Xã Cao Sơn"
 VN_ATTACHMENT = "Báo cáo tiến độ quý III.xlsx"
+VN = dt.timezone(dt.timedelta(hours=7))
 
 
 def make_message(subject: str, body: str = "Kính gửi UBND huyện.", attachment: str | None = None) -> bytes:
@@ -131,11 +133,13 @@ def test_keyword_mode_keeps_messages_in_place() -> None:
     """A server that allows $FollowupProcessed (here pymap maildir) gets the keyword, nothing moves."""
     with running_imap_server(backend="maildir", keywords=[KEYWORD]) as srv:
         raws = [make_message(VN_SUBJECT, attachment=VN_ATTACHMENT), make_message("Hai"), make_message("Ba")]
-        srv.deliver_many(raws)
+        received = [dt.datetime(2023, 2, day, 14, 5, tzinfo=VN) for day in (23, 24, 25)]
+        srv.deliver_many(zip(raws, received, strict=True))
         with fast(srv.url) as inbox:
             first = list(inbox.fetch_unprocessed())
             # pymap's maildir backend re-serialises headers on APPEND, so compare identities, not bytes
             assert [message_id(m.data) for m in first] == [message_id(r) for r in raws]
+            assert [m.received for m in first] == received  # kept by pymap as the file time
             assert subject_of(first[0]) == VN_SUBJECT
             inbox.mark_processed(first[0].key)
             inbox.mark_processed(first[1].key)
@@ -146,6 +150,34 @@ def test_keyword_mode_keeps_messages_in_place() -> None:
         assert all(b"\\Seen" not in flags for flags in srv.flags().values())
         with srv.connect() as conn:
             assert PROCESSED_FOLDER.encode() not in b"".join(d for d in conn.list()[1] if isinstance(d, bytes))
+
+
+@pytest.fixture
+def local_zone_west_of_utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """This process's local time five hours behind UTC (a POSIX TZ string: no tz database needed)."""
+    monkeypatch.setenv("TZ", "XYZ+5")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_imap_received_is_the_internaldate_whatever_the_local_zone(
+    server: ImapServer, folder: str, local_zone_west_of_utc: None
+) -> None:
+    """IMAPClient turns INTERNALDATE into naive local time by default; RawMessage.received is the moment, in UTC."""
+    given, dated, undated = make_message("Một"), make_message("Hai"), make_message("Ba")
+    dated = b"Date: Fri, 10 Feb 2023 09:00:00 +0700\r\n" + dated
+    before = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    server.deliver_many([(given, dt.datetime(2023, 2, 25, 14, 5, tzinfo=VN)), dated, undated], folder)
+    with fast(server.url_for(folder=folder, processed_folder=f"{folder}/Processed")) as inbox:
+        got = list(inbox.fetch_unprocessed())
+    assert [m.received for m in got[:2]] == [
+        dt.datetime(2023, 2, 25, 7, 5, tzinfo=dt.UTC),  # 14:05 in Việt Nam
+        dt.datetime(2023, 2, 10, 2, 0, tzinfo=dt.UTC),  # the test server appends with the Date when given none
+    ]
+    assert all(m.received is not None and m.received.utcoffset() == dt.timedelta(0) for m in got)
+    assert got[2].received is not None and before <= got[2].received <= dt.datetime.now(dt.UTC)
 
 
 def test_starttls_with_verified_certificate() -> None:
@@ -300,6 +332,38 @@ def test_maildir_fetch_mark_refetch(tmp_path: Path) -> None:
     assert box.get_message(keys[0]).get_flags() == "a"
     assert box.get_message(keys[1]).get_flags() == "Sa"  # existing flags kept
     assert box.get_message(keys[2]).get_flags() == ""
+
+
+def test_maildir_received_is_the_delivery_time_read_in_the_one_scan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, local_zone_west_of_utc: None
+) -> None:
+    """The delivery time is the file time (``MaildirMessage.get_date()``), taken from the stat fetch already does."""
+    path = tmp_path / "md"
+    box = mailbox.Maildir(path, create=True)
+    late = mailbox.MaildirMessage(make_message("Một"))
+    late.set_date(dt.datetime(2023, 2, 25, 14, 5, tzinfo=VN).timestamp())
+    read = mailbox.MaildirMessage(make_message("Hai"))  # already read in a mail client: cur/, flag S
+    read.set_subdir("cur")
+    read.add_flag("S")
+    read.set_date(dt.datetime(2023, 2, 13, 9, 30, tzinfo=VN).timestamp())
+    keys = [box.add(late), box.add(read)]
+    scans = 0
+    original = MaildirInbox._scan
+
+    def counting_scan(self: MaildirInbox) -> Iterator[tuple[str, Path, str]]:
+        nonlocal scans
+        scans += 1
+        return original(self)
+
+    monkeypatch.setattr(MaildirInbox, "_scan", counting_scan)
+    with MaildirInbox(path) as inbox:
+        got = list(inbox.fetch_unprocessed())
+    assert scans == 1
+    assert [(m.key, m.received) for m in got] == [  # oldest delivery first
+        (keys[1], dt.datetime(2023, 2, 13, 2, 30, tzinfo=dt.UTC)),
+        (keys[0], dt.datetime(2023, 2, 25, 7, 5, tzinfo=dt.UTC)),
+    ]
+    assert [m.received.timestamp() for m in got if m.received] == [box.get_message(k).get_date() for k in keys[::-1]]
 
 
 def test_maildir_respects_existing_keywords(tmp_path: Path) -> None:
