@@ -15,6 +15,7 @@ Pure functions over bytes: no database, no network. Everything random is seeded,
 
 from followup.simulation.children_list import LIST_ERRORS, break_children_list, fill_children_list
 from followup.simulation.mail import attachments_of, date_of, delivered, forward_email, reply_email
+from followup.simulation.ooxml import strip_identity
 from followup.simulation.people import SyntheticChild, synthetic_children
 from followup.simulation.periodic_report import (
     REPORT_ERRORS,
@@ -42,5 +43,6 @@ __all__ = [
     "plausible_report_values",
     "play_units",
     "reply_email",
+    "strip_identity",
     "synthetic_children",
 ]

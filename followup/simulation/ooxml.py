@@ -87,3 +87,16 @@ def rezip(data: bytes, replaced: Mapping[str, bytes]) -> bytes:
 
 def norm(text: str | None) -> str:
     return " ".join(unicodedata.normalize("NFC", text or "").split()).lower()
+
+
+def strip_identity(data: bytes) -> bytes:
+    """The same form with every trace of its identity (properties, visible line) erased, as a unit's own copy
+    of an old form would be."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = src.read(info)
+            if info.filename.endswith((".xml", ".rels")):
+                body = body.replace(b"followup:v1;", b"")  # the token no longer parses
+            dst.writestr(info, body)
+    return out.getvalue()

@@ -21,7 +21,6 @@ import sys
 import time
 import unicodedata
 import uuid
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -250,18 +249,6 @@ def message_id(raw: bytes) -> str:
     return str(email.message_from_bytes(raw, policy=email.policy.default)["Message-ID"])
 
 
-def strip_identity(data: bytes) -> bytes:
-    """The same form with every trace of its identity (properties, visible line) erased, as a unit's own copy."""
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            body = src.read(info)
-            if info.filename.endswith((".xml", ".rels")):
-                body = body.replace(b"followup:v1;", b"")  # the token no longer parses
-            dst.writestr(info, body)
-    return out.getvalue()
-
-
 def submissions(session: Session) -> list[Submission]:
     return list(session.scalars(select(Submission).order_by(Submission.id)))
 
@@ -445,7 +432,7 @@ def test_the_identity_in_the_form_is_enough_and_the_answer_goes_to_the_registere
 def test_thread_sender_and_subject_tag_each_place_a_form_without_identity(env: Env) -> None:
     def stripped(unit: str) -> tuple[str, bytes]:
         name, data = env.filled_list(unit, children(3, unit))
-        return name, strip_identity(data)
+        return name, simulate.strip_identity(data)
 
     env.deliver(
         env.reply("XA-CAMGIANG", [stripped("XA-CAMGIANG")], at("2023-02-10"), from_addr=STRANGER, keep_tag=False),
@@ -469,7 +456,7 @@ def test_thread_sender_and_subject_tag_each_place_a_form_without_identity(env: E
 def test_a_reply_forwarded_by_the_clerk_is_opened_and_matched(env: Env) -> None:
     name, data = env.filled_list("XA-CAOSON", children(4, "a"))
     # Only the forwarded message can tell: no tag, no identity in the form; its In-Reply-To and sender can.
-    inner = env.reply("XA-CAOSON", [(name, strip_identity(data))], at("2023-02-10"), keep_tag=False)
+    inner = env.reply("XA-CAOSON", [(name, simulate.strip_identity(data))], at("2023-02-10"), keep_tag=False)
     forwarded = simulate.forward_email(
         inner, from_addr=CLERK, to_addr="treem.ldtbxh@bachthong.example", date=at("2023-02-10", 14)
     )
@@ -527,7 +514,7 @@ def test_missing_evidence_goes_to_triage_and_the_clerk_assigns_or_discards(env: 
     name, data = env.filled_list("XA-CAOSON", children(6, "a"))
     mine = env.reply(
         "XA-CAOSON",
-        [(name, strip_identity(data))],
+        [(name, simulate.strip_identity(data))],
         at("2023-02-10"),
         from_addr=STRANGER,
         threading=False,
@@ -536,7 +523,7 @@ def test_missing_evidence_goes_to_triage_and_the_clerk_assigns_or_discards(env: 
     )
     junk = simulate.reply_email(
         env.sent.original("XA-VUMUON"),
-        [("bang-tinh.xlsx", strip_identity(env.filled_list("XA-VUMUON", children(2, "j"))[1]))],
+        [("bang-tinh.xlsx", simulate.strip_identity(env.filled_list("XA-VUMUON", children(2, "j"))[1]))],
         date=at("2023-02-11"),
         from_addr="quangcao@spam.example",
         threading=False,
@@ -838,7 +825,7 @@ def test_status_figures_match_a_count_by_hand(env: Env) -> None:
         # in triage: Lục Bình's list without its identity, from a private address, no tag, no thread
         env.reply(
             "XA-LUCBINH",
-            [(stray_name, strip_identity(stray))],
+            [(stray_name, simulate.strip_identity(stray))],
             at("2023-02-13"),
             from_addr=STRANGER,
             threading=False,
@@ -999,7 +986,7 @@ def test_childrens_names_never_leave_the_store(env: Env, monkeypatch: pytest.Mon
         "rejected": env.reply("XA-VUMUON", [(bad_name, bad)], at("2023-02-10")),
         "triage": env.reply(
             "XA-DONPHONG",
-            [(tri_name, strip_identity(tri))],
+            [(tri_name, simulate.strip_identity(tri))],
             at("2023-02-10"),
             from_addr=STRANGER,
             threading=False,

@@ -15,7 +15,6 @@ import socket
 import subprocess
 import sys
 import threading
-import zipfile
 from collections import Counter
 from email.message import EmailMessage
 from pathlib import Path
@@ -124,18 +123,6 @@ def filled_list(original: bytes, kids: list[simulate.SyntheticChild], error: str
     name, blank = blank_list(original)
     data = simulate.fill_children_list(blank, kids)
     return name, simulate.break_children_list(data, error, as_of=AS_OF) if error else data
-
-
-def strip_identity(data: bytes) -> bytes:
-    """The same form with every trace of its identity erased, as a unit's own copy of an old form."""
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            body = src.read(info)
-            if info.filename.endswith((".xml", ".rels")):
-                body = body.replace(b"followup:v1;", b"")
-            dst.writestr(info, body)
-    return out.getvalue()
 
 
 def message_id_of(raw: bytes) -> str:
@@ -373,7 +360,7 @@ def test_replies_are_stored_once_interpreted_and_answered_once_in_their_thread(
     )
     name, data = filled_list(received["XA-LUCBINH"], children(3, "c"))
     stranger = simulate.reply_email(
-        received["XA-LUCBINH"], [(name, strip_identity(data))], date=at("2023-02-12"), from_addr=STRANGER,
+        received["XA-LUCBINH"], [(name, simulate.strip_identity(data))], date=at("2023-02-12"), from_addr=STRANGER,
         threading=False, keep_tag=False, quote_subject=False,
     )  # fmt: skip
     inbox = FakeInbox(good, good, broken, stranger)  # Cao Sơn's server delivered its reply twice
@@ -465,7 +452,7 @@ def triaged_store(uow: UnitOfWork, config: Config, outbox: dict[str, bytes]) -> 
         raws.append(
             simulate.reply_email(
                 outbox[unit],
-                [(name, strip_identity(data))],
+                [(name, simulate.strip_identity(data))],
                 date=at("2023-02-13"),
                 from_addr=STRANGER,
                 threading=False,
