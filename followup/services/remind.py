@@ -176,7 +176,11 @@ def remind(
         for m in uow.repo.messages_with_prefix(kind, outgoing.key_prefix(kind, prefix))
         if m.status != MessageStatus.SENT
     ]
-    sent = outgoing.deliver(uow, sender, queue, lambda m: build(uow, config, m, as_of), progress, stop)
+    kits: dict[str, MailKit] = {}  # one per directive for the whole run: its blank forms are built once
+    rejections: dict[str, Rejections] = {}  # read once per directive, not once per message
+    sent = outgoing.deliver(
+        uow, sender, queue, lambda m: build(uow, config, m, as_of, kits, rejections), progress, stop
+    )
     return RemindReport(plan.day, plan, sent, [Path(letter.path) for letter in letters], sender.where)
 
 
@@ -311,9 +315,24 @@ def _record_escalation(uow: UnitOfWork, config: Config, plan: RemindPlan) -> Non
 # --------------------------------------------------------------------------- composing from the store
 
 
-def build(uow: UnitOfWork, config: Config, message: OutgoingMessage, as_of: dt.datetime) -> Outgoing:
+Rejections = dict[tuple[str, str, str], list[dict]]  # (requirement, period, unit) -> problems of the latest
+
+
+def build(
+    uow: UnitOfWork,
+    config: Config,
+    message: OutgoingMessage,
+    as_of: dt.datetime,
+    kits: dict[str, MailKit] | None = None,
+    rejections: dict[str, Rejections] | None = None,
+) -> Outgoing:
     """A reminder or a leadership summary, rendered from what the store recorded for it (so a rerun after a
-    crash sends the same message)."""
+    crash sends the same message).
+
+    ``kits`` and ``rejections`` are caches by directive that the caller keeps for a whole run: a kit renders
+    each blank form once (an openpyxl workbook: a quarter of a second), and the rejections are one query."""
+    kits = {} if kits is None else kits
+    rejections = {} if rejections is None else rejections
     rows = uow.repo.reminders_of_message(message.id)
     day = as_of.astimezone(config.tz).date()
     if message.purpose == MessageKind.ESCALATION:
@@ -321,7 +340,6 @@ def build(uow: UnitOfWork, config: Config, message: OutgoingMessage, as_of: dt.d
     unit = config.recipients.unit(message.unit_code or "")
     items: list[ReminderItem] = []
     attachments: list[Attachment] = []
-    kits: dict[str, MailKit] = {}
     letter = ""
     for row in rows:
         directive = config.directive(row.directive_code)
@@ -331,10 +349,14 @@ def build(uow: UnitOfWork, config: Config, message: OutgoingMessage, as_of: dt.d
             continue
         requirement = directive.requirement(row.requirement_code)
         due = due_for(directive, requirement, Period.parse(row.period), config.tz)
-        kit = kits.get(directive.code) or kits.setdefault(directive.code, _kit(uow, config, directive))
+        if directive.code not in kits:
+            kits[directive.code] = _kit(uow, config, directive)
+        kit = kits[directive.code]
         form = kit.form_for(Request(requirement, due), unit)
         attachments.append(form)
-        problems = uow.repo.latest_rejections(directive.code).get((requirement.code, row.period, unit.code), [])
+        if directive.code not in rejections:
+            rejections[directive.code] = uow.repo.latest_rejections(directive.code)
+        problems = rejections[directive.code].get((requirement.code, row.period, unit.code), [])
         last = last_day(due)
         items.append(
             ReminderItem(
