@@ -26,6 +26,8 @@ from followup.storage.uow import UnitOfWork
 
 #: How long a run holds a message it is sending before another run may take it over (a crashed run).
 LEASE = dt.timedelta(minutes=10)
+#: The detail of a message this run left to another run that holds it (two runs at once).
+OTHER_RUN = "sent or being sent by another run"
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,15 @@ def deliver(
     """
     outcomes: list[Outcome] = []
     tried_messages: list[OutgoingMessage] = []
-    claimed = iter(m for m in queue if not _stopped(stop) and uow.repo.claim_message(m, uow.run_id, uow.now(), LEASE))
+    elsewhere: set[int] = set()  # sent, or being sent, by another run
+
+    def claim(message: OutgoingMessage) -> bool:
+        if uow.repo.claim_message(message, uow.run_id, uow.now(), LEASE):
+            return True
+        elsewhere.add(id(message))
+        return False
+
+    claimed = iter(m for m in queue if not _stopped(stop) and claim(m))
     with sender, ThreadPoolExecutor(max_workers=1, thread_name_prefix="compose") as pool:
         pending: deque[tuple[OutgoingMessage, Future[tuple[Outgoing, bytes]]]] = deque()
 
@@ -151,7 +161,11 @@ def deliver(
             future.cancel()
             _release(uow, message)
     tried = {id(m) for m in tried_messages}
-    outcomes += [Outcome(m.unit_code or "", Delivery.WAITING) for m in queue if id(m) not in tried]
+    outcomes += [
+        Outcome(m.unit_code or "", Delivery.WAITING, OTHER_RUN if id(m) in elsewhere else "")
+        for m in queue
+        if id(m) not in tried
+    ]
     return outcomes
 
 
