@@ -31,7 +31,8 @@ from followup.settings import PROJECT_ROOT, Settings
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Follow a district directive from letter to report.")
 # Piped output (a log, a test) is not squeezed to 80 columns: the tables are wide.
 console = Console(width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 160)
-err = Console(stderr=True, width=None if sys.stderr.isatty() or os.environ.get("COLUMNS") else 160)
+# What goes wrong is one line each: never broken by us (a log or a scheduled run's mail keeps it whole).
+err = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() or os.environ.get("COLUMNS") else 160)
 
 DEMO_NOW = "2023-02-06T08:00:00+07:00"
 DEBUG = {"on": False}
@@ -133,6 +134,7 @@ def _standing_server_answers() -> None:
 def _flow_app(settings: Settings | None = None) -> App:
     """The product for a command that runs a flow: Prefect's environment set and its server starting."""
     settings = settings or Settings()
+    _check_mail_urls(settings)  # a mistyped option is told at once, not after Prefect's start
     _prefect_env(settings)
     _standing_server_answers()
     from flows.server import start_temporary_server
@@ -143,6 +145,16 @@ def _flow_app(settings: Settings | None = None) -> App:
     if server:
         server.join()
     return product
+
+
+def _check_mail_urls(settings: Settings) -> None:
+    """Read FOLLOWUP_SMTP_URL and FOLLOWUP_IMAP_URL strictly (MailUrlError names the variable and option)."""
+    from followup.mail.inbox import parse_imap_url
+    from followup.mail.sender import SmtpSettings
+
+    for url, parse in ((settings.smtp_url, SmtpSettings.from_url), (settings.imap_url, parse_imap_url)):
+        if url is not None and url.get_secret_value().strip():
+            parse(url.get_secret_value())
 
 
 @contextlib.contextmanager
@@ -283,12 +295,16 @@ def dispatch(
         except SignedCopyMismatch as exc:
             raise Stop(str(exc)) from None
     _print_dispatch(report, product.config)
-    if report.waiting:
+    from flows import _support
+
+    if report.waiting and _support.STOP.is_set():
         err.print(
             f"[yellow]Interrupted: {report.count('sent')} sent, {len(report.waiting)} waiting.[/] "
             "Run the same command again to send the rest."
         )
         raise typer.Exit(130)
+    if report.waiting:  # not stopped: another run (a schedule, a colleague) holds them at this moment
+        err.print(f"{len(report.waiting)} message(s) left to another run of dispatch sending at the same time.")
     raise typer.Exit(report.exit_code)
 
 

@@ -227,9 +227,14 @@ def parse_mail_url(url: str, kind: Kind) -> MailUrl:
 def connect_failure(
     exc: BaseException, kind: Kind, host: str, port: int, timeout: float, password: SecretStr | None
 ) -> str:
-    """One line saying what failed when connecting to a mail server and what to check; no password."""
+    """One line saying what failed when connecting to a mail server and what to check; no password.
+
+    Only the library's words (``reason``) can carry the password; our own words are not searched for it, so a
+    short password ("port", "p") cannot blank a piece of the advice."""
     var, at = VARIABLE[kind], host_port(host, port)
-    reason = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc.__context__, TimeoutError) and not isinstance(exc, TimeoutError):
+        exc = exc.__context__  # smtplib words a silent greeting as "Connection unexpectedly closed: timed out"
+    reason = redact(" ".join(str(exc).split()), password) or type(exc).__name__
     if isinstance(exc, ConnectionRefusedError):
         text = f"connection refused by {at}: no mail server listens there; check the host and port in {var}"
     elif isinstance(exc, TimeoutError):
@@ -253,4 +258,4 @@ def connect_failure(
         text = f"cannot reach {at} ({reason}); check the host in {var} and the network"
     else:
         text = f"{at} broke off while connecting ({reason}); check the host, port and TLS options in {var}"
-    return redact(text, password)
+    return text

@@ -32,6 +32,8 @@ LEASE = dt.timedelta(minutes=10)
 CLAIM_BATCH = 16
 
 Prepared = tuple[Outgoing, bytes, str]  # the message, its bytes, their SHA-256
+#: The detail of a message this run left to another run that holds it (two runs at once).
+OTHER_RUN = "sent or being sent by another run"
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,7 @@ def deliver(
     unclaimed = iter(queue)
     claimed: deque[OutgoingMessage] = deque()  # won, not yet handed to the composer
     pending: deque[tuple[OutgoingMessage, Future[Prepared]]] = deque()  # handed over, not yet sent
+    elsewhere: set[int] = set()  # sent, or being sent, by another run
 
     def next_claimed() -> OutgoingMessage | None:
         while not claimed:
@@ -143,7 +146,9 @@ def deliver(
             batch = list(islice(unclaimed, max(CLAIM_BATCH, ahead + 1)))
             if not batch:
                 return None
-            claimed.extend(uow.repo.claim_messages(batch, uow.run_id, uow.now(), LEASE))
+            won = uow.repo.claim_messages(batch, uow.run_id, uow.now(), LEASE)
+            elsewhere.update(id(m) for m in batch if m not in won)
+            claimed.extend(won)
         return claimed.popleft()
 
     def prepare(message: OutgoingMessage) -> Prepared:
@@ -183,7 +188,11 @@ def deliver(
         unsent = [m for m, _ in pending if id(m) not in tried] + list(claimed)
         if unsent:
             _release_all(uow, unsent)
-    outcomes += [Outcome(m.unit_code or "", Delivery.WAITING) for m in queue if id(m) not in tried]
+    outcomes += [
+        Outcome(m.unit_code or "", Delivery.WAITING, OTHER_RUN if id(m) in elsewhere else "")
+        for m in queue
+        if id(m) not in tried
+    ]
     return outcomes
 
 
