@@ -98,12 +98,13 @@ def decide(uow: UnitOfWork, config: Config, as_of: dt.datetime) -> RemindPlan:
         for m in uow.repo.messages_with_prefix(MessageKind.REMINDER, outgoing.key_prefix(MessageKind.REMINDER, today))
     }
     for directive in config.directives.values():
-        if uow.repo.dispatch_of(directive.code) is None:
+        issued = uow.repo.dispatch_of(directive.code)
+        if issued is None:
             continue  # the units never received the letter: nothing to remind them of
         for slot in directive_status(uow, config, directive, as_of):
             due = due_for(directive, directive.requirement(slot.requirement), Period.parse(slot.period), config.tz)
             last = last_day(due)
-            step = step_due(policy, calendar, last, day)
+            step = step_due(policy, calendar, last, day, issued.issued_on)
             if step is None:
                 continue
             owing = tuple(u.unit for u in slot.units if u.state in OWING)
@@ -176,7 +177,8 @@ def remind(
         for m in uow.repo.messages_with_prefix(kind, outgoing.key_prefix(kind, prefix))
         if m.status != MessageStatus.SENT
     ]
-    sent = outgoing.deliver(uow, sender, queue, lambda m: build(uow, config, m, as_of), progress, stop)
+    kits: dict[str, MailKit] = {}  # each form rendered once per run, not once per message
+    sent = outgoing.deliver(uow, sender, queue, lambda m: build(uow, config, m, as_of, kits), progress, stop)
     return RemindReport(plan.day, plan, sent, [Path(letter.path) for letter in letters], sender.where)
 
 
@@ -223,7 +225,8 @@ def issue_follow_up(
         title=requirement.title,
         period=due.period.label_vi,
         deadline=deadline_text(requirement, due),
-        new_deadline=calendar_of(config).add_working_days(day, directive.follow_up.extra_days),
+        # "trước ngày X" leaves X out: X is the working day after the last of the days given
+        new_deadline=calendar_of(config).add_working_days(day, directive.follow_up.extra_days + 1),
         late_units=[names.get(code, code) for code in late.units],
     )
     context = documents.follow_up_context(directive, config.recipients, facts, number.number, day)
@@ -311,9 +314,16 @@ def _record_escalation(uow: UnitOfWork, config: Config, plan: RemindPlan) -> Non
 # --------------------------------------------------------------------------- composing from the store
 
 
-def build(uow: UnitOfWork, config: Config, message: OutgoingMessage, as_of: dt.datetime) -> Outgoing:
+def build(
+    uow: UnitOfWork,
+    config: Config,
+    message: OutgoingMessage,
+    as_of: dt.datetime,
+    kits: dict[str, MailKit] | None = None,
+) -> Outgoing:
     """A reminder or a leadership summary, rendered from what the store recorded for it (so a rerun after a
-    crash sends the same message)."""
+    crash sends the same message). ``kits``, shared by the messages of a run, renders each blank form once
+    (a children's list takes a third of a second: once per unit would cost an hour for ten thousand units)."""
     rows = uow.repo.reminders_of_message(message.id)
     day = as_of.astimezone(config.tz).date()
     if message.purpose == MessageKind.ESCALATION:
@@ -321,7 +331,7 @@ def build(uow: UnitOfWork, config: Config, message: OutgoingMessage, as_of: dt.d
     unit = config.recipients.unit(message.unit_code or "")
     items: list[ReminderItem] = []
     attachments: list[Attachment] = []
-    kits: dict[str, MailKit] = {}
+    kits = {} if kits is None else kits
     letter = ""
     for row in rows:
         directive = config.directive(row.directive_code)
