@@ -150,6 +150,17 @@ class FollowUpFacts:
     late_units: list[str]
 
 
+def title_before_period(title: str, period: str) -> str:
+    """The title as it reads before its period: a title that ends with the period's words ("báo cáo ... 6 tháng
+    đầu năm" before "6 tháng đầu năm 2023", "báo cáo ... năm" before "năm 2023") leaves them to the period, so
+    the letter does not say "6 tháng đầu năm 6 tháng đầu năm 2023"."""
+    words = period.split()[:-1]  # the period without its year
+    title_words = title.split()
+    if words and len(title_words) > len(words) and title_words[-len(words) :] == words:
+        return " ".join(title_words[: -len(words)])
+    return title
+
+
 def follow_up_context(
     directive: Directive, recipients: Recipients, facts: FollowUpFacts, number: int, issued_on: dt.date
 ) -> dict[str, Any]:
@@ -161,7 +172,7 @@ def follow_up_context(
         "number": facts.original_number,
         "issued_on": f"{facts.original_issued_on:%d/%m/%Y}",
         "subject": directive.subject,
-        "title": facts.title[:1].lower() + facts.title[1:],
+        "title": title_before_period(facts.title[:1].lower() + facts.title[1:], facts.period),
         "period": facts.period,
         "deadline": facts.deadline,
         "new_deadline": f"{facts.new_deadline:%d/%m/%Y}",

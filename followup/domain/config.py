@@ -23,12 +23,34 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pydantic
 import yaml
 from cronsim import CronSim, CronSimError
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_serializer, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_serializer,
+    field_validator,
+)
 
 if TYPE_CHECKING:
     from followup.forms.registry import FormKind
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: the files are read by every command
+
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """libyaml when present (the files are read by every command), and a date that is no date (2023-02-30)
+    kept as the text written, for validation to name with its line, instead of a bare ValueError."""
+
+
+def _timestamp(loader: Any, node: yaml.ScalarNode) -> Any:
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except ValueError:
+        return loader.construct_scalar(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
 EMAIL_RE = re.compile(
     r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$"
 )
@@ -172,11 +194,44 @@ class ReminderPolicy(_Model):
         return sorted(set(value))
 
 
+def _day_off(value: Any) -> Any:
+    """A day off as YAML reads 2023-05-02 (a date); anything else is named with the form to write."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError as exc:
+        reason = f" ({exc})" if re.match(r"^\d{4}-\d{2}-\d{2}$", str(value).strip()) else ""
+        raise ValueError(f"{value!r} is not a date{reason}; write it as yyyy-mm-dd, e.g. 2023-05-02") from None
+
+
+def _cron(cron: str) -> str:
+    """Checked by cronsim, so '99 99 * * *' is caught here and not when the scheduler meets it."""
+    example = "e.g. '30 7 * * 1-6' (07:30 Monday to Saturday)"
+    fields = len(cron.split())
+    if fields != 5:
+        raise ValueError(
+            f"{cron!r} is not a cron expression: it has {fields} field(s), "
+            f"write five (minute hour day-of-month month day-of-week), {example}"
+        )
+    try:
+        CronSim(cron, dt.datetime(2000, 1, 1))
+    except CronSimError as exc:
+        raise ValueError(f"{cron!r} is not a valid cron expression ({exc}); {example}") from None
+    return cron
+
+
+DayOff = Annotated[dt.date, BeforeValidator(_day_off)]
+Cron = Annotated[Line, AfterValidator(_cron)]  # validated per flow: a mistake is named on its own line
+
+
 class Schedules(_Model):
     timezone: str = "Asia/Ho_Chi_Minh"
     saturday_is_working_day: bool = False
-    days_off: list[dt.date] = Field(default=[], description="extra days off of the office (bridges, local days)")
-    flows: dict[str, Line] = {}
+    days_off: list[DayOff] = Field(default=[], description="extra days off of the office (bridges, local days)")
+    flows: dict[str, Cron] = {}
     reminders: ReminderPolicy = ReminderPolicy()
 
     @field_validator("timezone")
@@ -186,24 +241,6 @@ class Schedules(_Model):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Asia/Ho_Chi_Minh") from exc
-        return value
-
-    @field_validator("flows")
-    @classmethod
-    def _crons(cls, value: dict[str, str]) -> dict[str, str]:
-        """Checked by cronsim, so '99 99 * * *' is caught here and not when the scheduler meets it."""
-        example = "e.g. '30 7 * * 1-6' (07:30 Monday to Saturday)"
-        for name, cron in value.items():
-            fields = len(cron.split())
-            if fields != 5:
-                raise ValueError(
-                    f"flow {name}: {cron!r} is not a cron expression: it has {fields} field(s), "
-                    f"write five (minute hour day-of-month month day-of-week), {example}"
-                )
-            try:
-                CronSim(cron, dt.datetime(2000, 1, 1))
-            except CronSimError as exc:
-                raise ValueError(f"flow {name}: {cron!r} is not a valid cron expression ({exc}); {example}") from None
         return value
 
 
@@ -340,7 +377,9 @@ class Distribution(_Model):
 
 class FollowUp(_Model):
     """The wording of the công văn đôn đốc. Placeholders: {kind}, {number}, {issued_on}, {subject}, {title},
-    {period}, {deadline}, {new_deadline}."""
+    {period}, {deadline}, {new_deadline}. {title} leaves out the words its end shares with {period} ("báo cáo
+    ... 6 tháng đầu năm" and "6 tháng đầu năm 2023"): write "{title} {period}". {new_deadline} is the working
+    day after the ``extra_days`` working days the letter gives: write "trước ngày {new_deadline}"."""
 
     subject: Line = "V/v đôn đốc thực hiện {title} {period}"
     opening: Text = (

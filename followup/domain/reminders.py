@@ -51,11 +51,17 @@ def schedule(policy: ReminderPolicy, calendar: OfficeCalendar, last: dt.date) ->
     return sorted(((step, day) for day, step in by_day.items()), key=lambda pair: pair[1])
 
 
-def step_due(policy: ReminderPolicy, calendar: OfficeCalendar, last: dt.date, today: dt.date) -> Step | None:
-    """The step a unit that still owes the reply should hear of today; None on a day off or before any step."""
+def step_due(
+    policy: ReminderPolicy, calendar: OfficeCalendar, last: dt.date, today: dt.date, issued: dt.date | None = None
+) -> Step | None:
+    """The step a unit that still owes the reply should hear of today; None on a day off or before any step.
+
+    Steps on or before ``issued`` (the day the directive went out) are not caught up: a unit that received the
+    letter on 14/02 does not hear of the -7 step of 13/02 the next morning, but of the next step when it comes.
+    """
     if not calendar.works(today) or (today - last).days > policy.stop_after:
         return None
-    came = [step for step, day in schedule(policy, calendar, last) if day <= today]
+    came = [step for step, day in schedule(policy, calendar, last) if day <= today and (not issued or day > issued)]
     return came[-1] if came else None
 
 

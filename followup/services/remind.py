@@ -98,12 +98,13 @@ def decide(uow: UnitOfWork, config: Config, as_of: dt.datetime) -> RemindPlan:
         for m in uow.repo.messages_with_prefix(MessageKind.REMINDER, outgoing.key_prefix(MessageKind.REMINDER, today))
     }
     for directive in config.directives.values():
-        if uow.repo.dispatch_of(directive.code) is None:
+        issued = uow.repo.dispatch_of(directive.code)
+        if issued is None:
             continue  # the units never received the letter: nothing to remind them of
         for slot in directive_status(uow, config, directive, as_of):
             due = due_for(directive, directive.requirement(slot.requirement), Period.parse(slot.period), config.tz)
             last = last_day(due)
-            step = step_due(policy, calendar, last, day)
+            step = step_due(policy, calendar, last, day, issued.issued_on)
             if step is None:
                 continue
             owing = tuple(u.unit for u in slot.units if u.state in OWING)
@@ -224,7 +225,8 @@ def issue_follow_up(
         title=requirement.title,
         period=due.period.label_vi,
         deadline=deadline_text(requirement, due),
-        new_deadline=calendar_of(config).add_working_days(day, directive.follow_up.extra_days),
+        # "trước ngày X" leaves X out: X is the working day after the last of the days given
+        new_deadline=calendar_of(config).add_working_days(day, directive.follow_up.extra_days + 1),
         late_units=[names.get(code, code) for code in late.units],
     )
     context = documents.follow_up_context(directive, config.recipients, facts, number.number, day)

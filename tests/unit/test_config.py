@@ -115,7 +115,7 @@ def test_unknown_field_and_bad_cron_are_named(workdir: Path):
 def test_a_cron_is_checked_by_a_cron_library(workdir: Path, cron: str, wrong: str):
     edit(workdir / "schedules.yaml", lambda d: d.update(flows={"collect": cron}))
     (problem,) = problems_of(workdir)
-    assert f"flow collect: {cron!r}" in problem and wrong in problem and "e.g. '30 7 * * 1-6'" in problem
+    assert f"flows.collect: {cron!r}" in problem and wrong in problem and "e.g. '30 7 * * 1-6'" in problem
 
 
 def test_a_line_break_in_a_unit_name_is_refused(workdir: Path):

@@ -613,7 +613,9 @@ def test_a_message_one_run_holds_cannot_be_sent_by_another_until_its_lease_passe
         second.clock = fixed_clock(config.tz, "2023-02-27T08:05:00+07:00")
         waiting = second.repo.outgoing(mid)
         assert waiting is not None
-        assert outgoing.deliver(second, sender, [waiting], build) == [outgoing.Outcome("XA-CAOSON", Delivery.WAITING, outgoing.OTHER_RUN)]
+        assert outgoing.deliver(second, sender, [waiting], build) == [
+            outgoing.Outcome("XA-CAOSON", Delivery.WAITING, outgoing.OTHER_RUN)
+        ]
         assert sender.sent == [] and (waiting.status, waiting.claimed_by) == (MessageStatus.SENDING, first.run_id)
 
         # The first run died without a trace and its lease (10 minutes) has passed: the second takes it over.
