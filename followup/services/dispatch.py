@@ -252,6 +252,8 @@ def dispatch(
         uow.commit()
     kit = mail_kit(config, directive, issued)
     queue, skipped = queue_messages(uow, config, kit, issued, targets, resend)
+    for outcome in skipped if progress else ():  # the progress bar counts every addressed unit
+        progress(outcome)  # type: ignore[misc]
     by_code = {u.code: u for u in targets}
     sent = outgoing.deliver(
         uow, sender, queue, lambda m: kit.outgoing(by_code[m.unit_code or ""], m), progress, stop, ahead=4
@@ -293,12 +295,15 @@ def queue_messages(
         queue.append(
             unsent[-1]  # a crashed or failed try: sent again with the same Message-ID
             if unsent
-            else outgoing.record(
+            else outgoing.new_message(
                 uow, config, MessageKind.DIRECTIVE, f"{issued.id}.{unit.code}",
                 recipients=unit.emails, subject=kit.subject(unit), unit_code=unit.code,
                 directive_code=issued.directive_code, dispatch_id=issued.id, attempt=len(history) + 1,
             )
         )  # fmt: skip
+    new = [m for m in queue if m.id is None]
+    recorded = dict(zip(map(id, new), outgoing.record_all(uow, new), strict=True))
+    queue = [recorded.get(id(m), m) for m in queue]
     uow.commit()
     return queue, skipped
 

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import islice
+from typing import Any
 
 from followup.domain.config import Config, nfc
 from followup.domain.states import Delivery, MessageKind, MessageStatus
@@ -55,7 +56,7 @@ def key_prefix(kind: MessageKind, key: str) -> str:
     return f"<{kind}.{key}"
 
 
-def record(
+def new_message(
     uow: UnitOfWork,
     config: Config,
     kind: MessageKind,
@@ -69,10 +70,9 @@ def record(
     incoming_id: int | None = None,
     attempt: int = 1,
 ) -> OutgoingMessage:
-    """The row of a message to send, created once: recording the same key and attempt again returns it."""
-    mid = message_id(config, kind, key, attempt)
-    row = OutgoingMessage(
-        message_id=mid,
+    """The row of a message to send (not yet recorded: ``record_all`` does that, for many at once)."""
+    return OutgoingMessage(
+        message_id=message_id(config, kind, key, attempt),
         dispatch_id=dispatch_id,
         directive_code=directive_code,
         unit_code=unit_code,
@@ -83,12 +83,24 @@ def record(
         created_at=uow.now(),
         incoming_id=incoming_id,
     )
-    if uow.repo.add_unique(row):
-        return row
-    existing = uow.repo.outgoing(mid)
-    if existing is None:  # refused for another reason than being there already: a unit or directive not stored
-        raise RuntimeError(f"the store refused the message {mid} to {unit_code or 'leadership'}; run `followup check`")
-    return existing
+
+
+def record_all(uow: UnitOfWork, rows: Sequence[OutgoingMessage]) -> list[OutgoingMessage]:
+    """Record messages once: a Message-ID already recorded (a rerun, another run) gives back the row there."""
+    added = uow.repo.add_all_unique(rows)
+    missing = [row.message_id for row, new in zip(rows, added, strict=True) if not new]
+    existing = uow.repo.outgoing_by_message_id(missing)
+    out = []
+    for row, new in zip(rows, added, strict=True):
+        if not new and row.message_id not in existing:  # refused for another reason: a unit or directive unknown
+            raise RuntimeError(f"the store refused the message {row.message_id}; run `followup check`")
+        out.append(row if new else existing[row.message_id])
+    return out
+
+
+def record(uow: UnitOfWork, config: Config, kind: MessageKind, key: str, **fields: Any) -> OutgoingMessage:
+    """The row of one message to send, created once: recording the same key and attempt again returns it."""
+    return record_all(uow, [new_message(uow, config, kind, key, **fields)])[0]
 
 
 def outgoing(

@@ -164,11 +164,7 @@ def remind(
         ]
         return RemindReport(plan.day, plan, planned, [], "dry run")
     letters = [issue_follow_up(uow, config, documents_dir, late, as_of) for late in plan.letters]
-    named = {unit: letter for letter in letters for unit in letter.units}
-    for unit in sorted(set(plan.owed) | set(named), key=_order(config)):
-        _record_reminder(uow, config, plan, unit, named.get(unit))
-    if plan.escalations:
-        _record_escalation(uow, config, plan)
+    _record(uow, config, plan, letters)
     uow.commit()
     prefix = _day_prefix(plan.day)
     queue = [
@@ -177,8 +173,8 @@ def remind(
         for m in uow.repo.messages_with_prefix(kind, outgoing.key_prefix(kind, prefix))
         if m.status != MessageStatus.SENT
     ]
-    composer = Composer(uow, config, as_of)
-    sent = outgoing.deliver(uow, sender, queue, composer.build, progress, stop)
+    composer = Composer(uow, config, as_of, queue)  # reads the store now: composing runs ahead in a thread
+    sent = outgoing.deliver(uow, sender, queue, composer.build, progress, stop, ahead=4)
     return RemindReport(plan.day, plan, sent, [Path(letter.path) for letter in letters], sender.where)
 
 
@@ -247,68 +243,87 @@ def issue_follow_up(
     return IssuedLetter(late.units, number.id, number.label, str(path), (directive.code, requirement.code, late.period))
 
 
-def _record_reminder(
-    uow: UnitOfWork, config: Config, plan: RemindPlan, unit_code: str, letter: IssuedLetter | None
-) -> None:
-    unit = config.recipients.unit(unit_code)
-    items = plan.owed.get(unit_code, [])
-    first = items[0].directive if items else (letter.slot[0] if letter else "")
-    subject = f"{tracking_tag(first, unit.code)} Nhắc gửi báo cáo" + (" (đã quá hạn)" if _late(items) else "")
-    message = outgoing.record(
-        uow, config, MessageKind.REMINDER, f"{plan.day:%Y%m%d}.{unit.code}",
-        recipients=unit.emails, subject=subject, unit_code=unit.code, directive_code=first or None,
-    )  # fmt: skip
-    for owed in items:
-        uow.repo.add_unique(
+def _record(uow: UnitOfWork, config: Config, plan: RemindPlan, letters: list[IssuedLetter]) -> None:
+    """One message per unit (everything it owes today, the letter naming it) and one for leadership, with the
+    reminder rows that make each step happen once: recorded in bulk, row by row only where a rerun meets
+    what is there already."""
+    named = {unit: letter for letter in letters for unit in letter.units}
+    units = sorted(set(plan.owed) | set(named), key=_order(config))
+    messages = [_reminder_message(uow, config, plan, code, named.get(code)) for code in units]
+    if plan.escalations:
+        leaders = [leader.email for leader in config.recipients.leadership]
+        messages.append(
+            outgoing.new_message(
+                uow,
+                config,
+                MessageKind.ESCALATION,
+                f"{plan.day:%Y%m%d}.leadership",
+                recipients=leaders,
+                subject=f"Tổng hợp đơn vị chậm gửi báo cáo đến ngày {plan.day:%d/%m/%Y}",
+                unit_code=None,
+            )  # fmt: skip
+        )
+    recorded = outgoing.record_all(uow, messages)
+    rows: list[Reminder] = []
+    for code, message in zip(units, recorded, strict=False):
+        rows += [
             Reminder(
                 directive_code=owed.directive,
                 requirement_code=owed.requirement,
                 period=owed.period,
-                unit_code=unit.code,
+                unit_code=code,
                 step=owed.step.key,
                 message_id=message.id,
                 created_at=uow.now(),
             )  # fmt: skip
-        )
-    if letter is not None:
-        directive, requirement, period = letter.slot
-        uow.repo.add_unique(
-            Reminder(
-                directive_code=directive,
-                requirement_code=requirement,
-                period=period,
-                unit_code=unit.code,
-                step=LETTER,
-                message_id=message.id,
-                number_id=letter.number_id,
-                letter_path=letter.path,
-                created_at=uow.now(),
-            )  # fmt: skip
-        )
-
-
-def _late(items: list[Owed]) -> bool:
-    return any(o.step.days > 0 for o in items)
-
-
-def _record_escalation(uow: UnitOfWork, config: Config, plan: RemindPlan) -> None:
-    leaders = [leader.email for leader in config.recipients.leadership]
-    message = outgoing.record(
-        uow, config, MessageKind.ESCALATION, f"{plan.day:%Y%m%d}.leadership",
-        recipients=leaders, subject=f"Tổng hợp đơn vị chậm gửi báo cáo đến ngày {plan.day:%d/%m/%Y}", unit_code=None,
-    )  # fmt: skip
-    for late in plan.escalations:
-        uow.repo.add_unique(
+            for owed in plan.owed.get(code, [])
+        ]
+        if (letter := named.get(code)) is not None:
+            directive, requirement, period = letter.slot
+            rows.append(
+                Reminder(
+                    directive_code=directive,
+                    requirement_code=requirement,
+                    period=period,
+                    unit_code=code,
+                    step=LETTER,
+                    message_id=message.id,
+                    number_id=letter.number_id,
+                    letter_path=letter.path,
+                    created_at=uow.now(),
+                )  # fmt: skip
+            )
+    if plan.escalations:
+        rows += [
             Reminder(
                 directive_code=late.directive,
                 requirement_code=late.requirement,
                 period=late.period,
                 unit_code="",
                 step=ESCALATION,
-                message_id=message.id,
+                message_id=recorded[-1].id,
                 created_at=uow.now(),
             )  # fmt: skip
-        )
+            for late in plan.escalations
+        ]
+    uow.repo.add_all_unique(rows)
+
+
+def _reminder_message(
+    uow: UnitOfWork, config: Config, plan: RemindPlan, unit_code: str, letter: IssuedLetter | None
+) -> OutgoingMessage:
+    unit = config.recipients.unit(unit_code)
+    items = plan.owed.get(unit_code, [])
+    first = items[0].directive if items else (letter.slot[0] if letter else "")
+    subject = f"{tracking_tag(first, unit.code)} Nhắc gửi báo cáo" + (" (đã quá hạn)" if _late(items) else "")
+    return outgoing.new_message(
+        uow, config, MessageKind.REMINDER, f"{plan.day:%Y%m%d}.{unit.code}",
+        recipients=unit.emails, subject=subject, unit_code=unit.code, directive_code=first or None,
+    )  # fmt: skip
+
+
+def _late(items: list[Owed]) -> bool:
+    return any(o.step.days > 0 for o in items)
 
 
 # --------------------------------------------------------------------------- composing from the store
@@ -318,11 +333,22 @@ class Composer:
     """Reminders and summaries rendered from what the store recorded for them (so a rerun after a crash sends
     the same message); what every message of a run shares (forms, rejections) is read once."""
 
-    def __init__(self, uow: UnitOfWork, config: Config, as_of: dt.datetime):
+    def __init__(self, uow: UnitOfWork, config: Config, as_of: dt.datetime, queue: list[OutgoingMessage]):
         self.uow, self.config, self.as_of = uow, config, as_of
         self.day = as_of.astimezone(config.tz).date()
         self._kits: dict[str, MailKit] = {}
         self._rejections: dict[str, dict[tuple[str, str, str], list[dict]]] = {}
+        self.rows = uow.repo.reminders_of_messages([m.id for m in queue])
+        for rows in self.rows.values():  # everything the compose thread needs, read here: it touches no store
+            for row in rows:
+                if row.step != LETTER:
+                    self.kit(row.directive_code)
+                    self.rejections(row.directive_code)
+        self.summaries = {
+            m.id: _build_escalation(uow, config, m, self.rows.get(m.id, []), as_of)
+            for m in queue
+            if m.purpose == MessageKind.ESCALATION
+        }
 
     def kit(self, directive_code: str) -> MailKit:
         if directive_code not in self._kits:
@@ -337,9 +363,9 @@ class Composer:
         return self._rejections[directive_code]
 
     def build(self, message: OutgoingMessage) -> Outgoing:
-        rows = self.uow.repo.reminders_of_message(message.id)
-        if message.purpose == MessageKind.ESCALATION:
-            return _build_escalation(self.uow, self.config, message, rows, self.as_of)
+        if message.id in self.summaries:
+            return self.summaries[message.id]
+        rows = self.rows.get(message.id, [])
         config, day = self.config, self.day
         unit = config.recipients.unit(message.unit_code or "")
         items: list[ReminderItem] = []

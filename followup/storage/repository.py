@@ -71,6 +71,17 @@ class Repository:
     def flush(self) -> None:
         self.session.flush()
 
+    def add_all_unique(self, rows: Sequence[Any]) -> list[bool]:
+        """Add rows in one savepoint; if a unique key refuses the batch, row by row. Which rows were added."""
+        if not rows:
+            return []
+        try:
+            with self.session.begin_nested():
+                self.session.add_all(rows)
+            return [True] * len(rows)
+        except IntegrityError:
+            return [self.add_unique(row) for row in rows]
+
     def add_unique(self, row: Any) -> bool:
         """Add a row under a savepoint; False (and nothing added) if a unique key says it exists already."""
         try:
@@ -155,7 +166,15 @@ class Repository:
     # ------------------------------------------------------------------ outgoing messages
 
     def outgoing(self, message_id: str) -> OutgoingMessage | None:
-        return self.session.scalars(select(OutgoingMessage).where(OutgoingMessage.message_id == message_id)).first()
+        return self.outgoing_by_message_id([message_id]).get(message_id)
+
+    def outgoing_by_message_id(self, message_ids: Sequence[str]) -> dict[str, OutgoingMessage]:
+        found: dict[str, OutgoingMessage] = {}
+        for start in range(0, len(message_ids), 500):
+            chunk = message_ids[start : start + 500]
+            rows = self.session.scalars(select(OutgoingMessage).where(OutgoingMessage.message_id.in_(chunk)))
+            found.update((row.message_id, row) for row in rows)
+        return found
 
     def messages_of_dispatch(self, dispatch_id: int, kind: MessageKind) -> list[OutgoingMessage]:
         return list(
@@ -383,10 +402,16 @@ class Repository:
             )
         )
 
-    def reminders_of_message(self, message_id: int) -> list[Reminder]:
-        return list(
-            self.session.scalars(select(Reminder).where(Reminder.message_id == message_id).order_by(Reminder.id))
-        )
+    def reminders_of_messages(self, message_ids: Sequence[int]) -> dict[int, list[Reminder]]:
+        """The reminder rows recorded for each message (what its body lists and attaches)."""
+        found: dict[int, list[Reminder]] = {}
+        for start in range(0, len(message_ids), 500):
+            chunk = message_ids[start : start + 500]
+            for row in self.session.scalars(
+                select(Reminder).where(Reminder.message_id.in_(chunk)).order_by(Reminder.id)
+            ):
+                found.setdefault(row.message_id or 0, []).append(row)
+        return found
 
     def letters(self) -> dict[tuple[str, str, str], Reminder]:
         """The công văn đôn đốc issued, by (directive, requirement, period)."""
