@@ -340,6 +340,8 @@ def _grid_table(doc: DocumentObject, headers: list[str], cells: list[str], width
         borders.append(element)
     table._tbl.tblPr.append(borders)
     center = WD_ALIGN_PARAGRAPH.CENTER
+    for column, width in zip(table.columns, widths, strict=True):
+        column.width = width
     for row in table.rows:
         for cell, width in zip(row.cells, widths, strict=True):
             cell.width = width

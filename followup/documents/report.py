@@ -8,9 +8,13 @@ the office's name and the lists. Numbers are written as Vietnamese write them (1
 from __future__ import annotations
 
 import datetime as dt
+import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from docx import Document
+from docx.shared import Length, Mm
 
 from followup.documents.letter import (
     Segment,
@@ -258,6 +262,30 @@ def _achieved(c: Compilation) -> list[str]:
     return lines
 
 
+TEXT_WIDTH = Mm(165)  # A4 less the margins of the template
+
+
 def render_report(template: Path, context: dict[str, Any]) -> bytes:
-    """The report as .docx bytes (the letter's renderer: autoescape on)."""
-    return render_letter(template, context)
+    """The report as .docx bytes (the letter's renderer: autoescape on), its per-unit table fitted to the page."""
+    document = Document(io.BytesIO(render_letter(template, context)))
+    for table in document.tables:
+        head = [cell.text for cell in table.rows[0].cells]
+        if head[:2] == ["STT", "Cơ quan, đơn vị"]:
+            _fit(table, fixed=[Mm(11), Mm(42)])
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def _fit(table: Any, fixed: list[Length]) -> None:
+    """Columns after the fixed ones share the rest of the text width by the length of their longest cell
+    (the column loop of the template leaves them all as wide as one)."""
+    columns = len(table.columns)
+    longest = [max(4, *(len(row.cells[i].text) for row in table.rows)) for i in range(len(fixed), columns)]
+    rest = TEXT_WIDTH - sum(fixed)
+    widths = [*fixed, *(Length(int(rest * n / sum(longest))) for n in longest)]
+    for column, width in zip(table.columns, widths, strict=True):
+        column.width = width
+    for row in table.rows:
+        for cell, width in zip(row.cells, widths, strict=True):
+            cell.width = width
