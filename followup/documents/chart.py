@@ -44,12 +44,15 @@ def chart_png(c: Compilation, title: str) -> bytes:
         right.tick_params(axis="y", labelsize=8)
         for y, i in enumerate(shown):
             right.text(i.total, y, f" {vn_number(i.total)}", va="center", fontsize=8)
-        right.set_xlim(0, max([i.total for i in shown] + [1]) * 1.25)
+        right.set_xscale("symlog", linthresh=10)  # a district's children and a commune's incidents on one axis
+        right.set_xlim(0, max([i.total for i in shown] + [10]) * 3)
+        right.set_title("Chỉ tiêu chính (thang logarit)", fontsize=11)
         money = [i for i in c.indicators if i.unit in MONEY]
-        right.set_title("Chỉ tiêu chính" + "".join(f"\n{i.label}: {vn_number(i.total)} {i.unit}" for i in money),
-                        fontsize=10)  # fmt: skip
+        if money:
+            fig.text(0.99, 0.01, "; ".join(f"{i.label}: {vn_number(i.total)} {i.unit}" for i in money),
+                     ha="right", va="bottom", fontsize=9)  # fmt: skip
         fig.suptitle(title + (" (* số liệu chưa đầy đủ)" if c.partial else ""), fontsize=11)
-        fig.tight_layout()
+        fig.tight_layout(rect=(0, 0.04, 1, 1))  # room for the line of money under the bars
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", metadata={"Software": None})
         return buffer.getvalue()
