@@ -1,7 +1,7 @@
 """`followup serve`: one Prefect deployment per flow of the product, scheduled as schedules.yaml says.
 
-The registry below names the flows as schedules.yaml does. A flow whose module is not there yet (``remind``
-and ``report`` arrive later) is left out; a name in schedules.yaml that has no flow is a configuration error
+The registry below names the flows as schedules.yaml does. A flow whose module is not there (a version
+without it) is left out; a name in schedules.yaml that has no flow is a configuration error
 pointing at its line. A flow that schedules.yaml does not schedule (``dispatch``) still gets a deployment,
 without a schedule, so the clerk can start it from the Prefect UI with its parameters.
 

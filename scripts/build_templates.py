@@ -1,4 +1,5 @@
-"""Build templates/directive.docx: the docxtpl template of a công văn in the Decree 30/2020/NĐ-CP layout.
+"""Build templates/directive.docx (a công văn) and templates/report.docx (a báo cáo): docxtpl templates in the
+Decree 30/2020/NĐ-CP layout, sharing one header (bodies, number, date) and one footer (Nơi nhận, signer).
 
 The template is generated rather than drawn in Word so that every Jinja tag sits inside one run (Word splits
 runs unpredictably when a file is edited by hand) and so that a change of layout is a reviewable diff.
@@ -18,7 +19,7 @@ from docx import Document
 from docx.document import Document as DocumentObject
 from docx.enum.section import WD_ORIENT
 from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_TABLE_ALIGNMENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK, WD_LINE_SPACING
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Length, Mm, Pt
@@ -28,6 +29,7 @@ from docx.text.run import Run
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTPUT = ROOT / "templates" / "directive.docx"
+REPORT_OUTPUT = ROOT / "templates" / "report.docx"
 
 FONT = "Times New Roman"
 BODY_PT = 14
@@ -272,14 +274,18 @@ def _header(doc: DocumentObject) -> None:
     )
 
 
-def _body(doc: DocumentObject) -> None:
-    justify = WD_ALIGN_PARAGRAPH.JUSTIFY
-    _paragraph(doc, "")
+def _addressees(doc: DocumentObject) -> None:
     _paragraph(doc, "Kính gửi:", left=Mm(25), before=PARAGRAPH_GAP)
     _tag(doc, "{%p for line in addressee_lines %}")
     _paragraph(doc, "{{ line }}", left=Mm(45))
     _tag(doc, "{%p endfor %}")
     _paragraph(doc, "")
+
+
+def _body(doc: DocumentObject) -> None:
+    justify = WD_ALIGN_PARAGRAPH.JUSTIFY
+    _paragraph(doc, "")
+    _addressees(doc)
 
     opening = _paragraph(doc, "", align=justify, first_line=FIRST_LINE, before=PARAGRAPH_GAP)
     _run(opening, "{{r opening }}", BODY_PT)
@@ -315,8 +321,151 @@ def _footer(doc: DocumentObject) -> None:
     _paragraph(signer, "{{ signer_name }}", bold=True, align=center)
 
 
-def build() -> bytes:
-    """The template as .docx bytes."""
+# --------------------------------------------------------------------------- the report
+
+TABLE_PT = 11
+
+
+def _grid_table(doc: DocumentObject, headers: list[str], cells: list[str], widths: list[Length], rows: str) -> Table:
+    """A bordered table: a header row, then one row per item of ``rows`` (a docxtpl {%tr for %} loop).
+
+    A column loop is three cells, ``{%tc for ... %}``, the repeated cell, ``{%tc endfor %}``, in both rows."""
+    table = doc.add_table(rows=4, cols=len(headers))
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    borders = OxmlElement("w:tblBorders")
+    for edge in ("top", "left", "bottom", "right", "insideH", "insideV"):
+        element = OxmlElement(f"w:{edge}")
+        for key, value in (("w:val", "single"), ("w:sz", "4"), ("w:space", "0"), ("w:color", "auto")):
+            element.set(qn(key), value)
+        borders.append(element)
+    table._tbl.tblPr.append(borders)
+    center = WD_ALIGN_PARAGRAPH.CENTER
+    for column, width in zip(table.columns, widths, strict=True):
+        column.width = width
+    for row in table.rows:
+        for cell, width in zip(row.cells, widths, strict=True):
+            cell.width = width
+            cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
+    head, start, body, end = table.rows
+    for cell, text in zip(head.cells, headers, strict=True):
+        _paragraph(cell, text, TABLE_PT, bold=not text.startswith("{%"), align=center, first=True)
+    _paragraph(start.cells[0], f"{{%tr for row in {rows} %}}", TABLE_PT, first=True)
+    for cell, text in zip(body.cells, cells, strict=True):
+        numeric = text not in ("{{ row.name }}", "{{ row.label }}")
+        _paragraph(cell, text, TABLE_PT, align=WD_ALIGN_PARAGRAPH.RIGHT if numeric else WD_ALIGN_PARAGRAPH.LEFT,
+                   first=True)  # fmt: skip
+    _paragraph(end.cells[0], "{%tr endfor %}", TABLE_PT, first=True)
+    return table
+
+
+def _caption(doc: DocumentObject, text: str) -> None:
+    _paragraph(doc, text, 13, bold=True, italic=True, align=WD_ALIGN_PARAGRAPH.CENTER, before=PARAGRAPH_GAP)
+
+
+def _heading(doc: DocumentObject, text: str) -> None:
+    _paragraph(doc, text, bold=True, first_line=FIRST_LINE, before=PARAGRAPH_GAP)
+
+
+def _lines(doc: DocumentObject, var: str, *, rich: bool = False, dash: bool = False) -> None:
+    """One justified paragraph per entry of a list in the context (rich text, or plain with a dash)."""
+    _tag(doc, f"{{%p for line in {var} %}}")
+    text = "{{r line }}" if rich else ("- {{ line }}" if dash else "{{ line }}")
+    _paragraph(doc, text, align=WD_ALIGN_PARAGRAPH.JUSTIFY, first_line=FIRST_LINE, before=PARAGRAPH_GAP)
+    _tag(doc, "{%p endfor %}")
+
+
+def _report_body(doc: DocumentObject) -> None:
+    center, justify = WD_ALIGN_PARAGRAPH.CENTER, WD_ALIGN_PARAGRAPH.JUSTIFY
+    _paragraph(doc, "")
+    _paragraph(doc, "{{ kind_title }}", bold=True, align=center, before=PARAGRAPH_GAP)
+    _tag(doc, "{%p for line in title_lines %}")
+    _paragraph(doc, "{{ line }}", bold=True, align=center)
+    _tag(doc, "{%p endfor %}")
+    _rule(doc, Mm(60))  # type: ignore[arg-type]
+    _addressees(doc)
+    opening = _paragraph(doc, "", align=justify, first_line=FIRST_LINE, before=PARAGRAPH_GAP)
+    _run(opening, "{{r opening }}", BODY_PT)
+    _tag(doc, "{%p if partial_note %}")
+    _paragraph(doc, "{{ partial_note }}", italic=True, align=justify, first_line=FIRST_LINE, before=PARAGRAPH_GAP)
+    _tag(doc, "{%p endif %}")
+
+    _heading(doc, "I. KẾT QUẢ THỰC HIỆN")
+    _heading(doc, "1. Kết quả thực hiện các nhiệm vụ")
+    _tag(doc, "{%p for task in tasks %}")
+    _paragraph(doc, "{{ task.heading }}", bold=True, italic=True, align=justify, first_line=FIRST_LINE,
+               before=PARAGRAPH_GAP)  # fmt: skip
+    _tag(doc, "{%p for line in task.lines %}")
+    _paragraph(doc, "- {{ line }}", align=justify, first_line=FIRST_LINE, before=PARAGRAPH_GAP)
+    _tag(doc, "{%p endfor %}")
+    _tag(doc, "{%p endfor %}")
+
+    _heading(doc, "2. Số liệu tổng hợp")
+    _caption(doc, "Biểu 1. Tổng hợp các chỉ tiêu {{ period_label }}")
+    _grid_table(
+        doc, ["STT", "Chỉ tiêu", "ĐVT", "Tổng số", "Đơn vị báo cáo", "So với cùng kỳ"],
+        ["{{ row.no }}", "{{ row.label }}", "{{ row.unit }}", "{{ row.total }}", "{{ row.reported }}",
+         "{{ row.change }}"],
+        [Mm(10), Mm(62), Mm(15), Mm(28), Mm(22), Mm(28)], "totals_rows",
+    )  # fmt: skip
+    _lines(doc, "totals_notes")
+    _caption(doc, "Biểu 2. Số liệu của từng cơ quan, đơn vị")
+    _grid_table(
+        doc, ["STT", "Cơ quan, đơn vị", "{%tc for col in unit_columns %}", "{{ col }}", "{%tc endfor %}"],
+        ["{{ row.no }}", "{{ row.name }}", "{%tc for value in row.cells %}", "{{ value }}", "{%tc endfor %}"],
+        [Mm(10), Mm(45), Mm(1), Mm(12), Mm(1)], "unit_rows",
+    )  # fmt: skip
+    _lines(doc, "unit_notes")
+    _tag(doc, "{%p if children %}")
+    _caption(doc, "Biểu 3. Trẻ em có hoàn cảnh đặc biệt theo nhóm (khoản 1 Điều 10 Luật Trẻ em)")
+    _grid_table(
+        doc, ["Nhóm", "Hoàn cảnh đặc biệt", "Số trẻ em"], ["{{ row.no }}", "{{ row.label }}", "{{ row.count }}"],
+        [Mm(15), Mm(120), Mm(30)], "group_rows",
+    )  # fmt: skip
+    _caption(doc, "Biểu 4. Trẻ em trong danh sách theo xã, thị trấn")
+    _grid_table(
+        doc, ["STT", "Xã, thị trấn", "Tổng số trẻ em", "Hoàn cảnh đặc biệt", "Hoàn cảnh khó khăn"],
+        ["{{ row.no }}", "{{ row.name }}", "{{ row.rows }}", "{{ row.special }}", "{{ row.difficult }}"],
+        [Mm(10), Mm(65), Mm(30), Mm(30), Mm(30)], "commune_rows",
+    )  # fmt: skip
+    _lines(doc, "children_notes")
+    _tag(doc, "{%p endif %}")
+
+    _heading(doc, "3. Kết quả của các cơ quan, đơn vị")
+    _lines(doc, "results", rich=True)
+    _heading(doc, "II. ĐÁNH GIÁ CHUNG")
+    _heading(doc, "1. Kết quả đạt được")
+    _lines(doc, "achieved", dash=True)
+    _heading(doc, "2. Tồn tại, hạn chế và nguyên nhân")
+    _lines(doc, "difficulties", rich=True)
+    _heading(doc, "{{ next_heading }}")
+    _lines(doc, "next_steps", dash=True)
+    _heading(doc, "IV. ĐỀ XUẤT, KIẾN NGHỊ")
+    _lines(doc, "proposals", rich=True)
+    _paragraph(doc, "")
+
+
+def _report_annex(doc: DocumentObject) -> None:
+    """Phụ lục on a page of its own: completeness and timeliness, the late and the missing offices by name."""
+    center = WD_ALIGN_PARAGRAPH.CENTER
+    _paragraph(doc, "").add_run().add_break(WD_BREAK.PAGE)
+    _paragraph(doc, "Phụ lục", bold=True, align=center)
+    _paragraph(doc, "TÌNH HÌNH GỬI BÁO CÁO CỦA CÁC CƠ QUAN, ĐƠN VỊ", bold=True, align=center)
+    _paragraph(doc, "{{ annex_subtitle }}", italic=True, align=center)
+    _grid_table(
+        doc, ["Yêu cầu báo cáo", "Hạn", "Dự kiến", "Đã nhận", "Đúng hạn", "Trễ hạn", "Chưa nhận", "Tỷ lệ",
+              "Tỷ lệ đúng hạn"],
+        ["{{ row.label }}", "{{ row.due }}", "{{ row.expected }}", "{{ row.accepted }}", "{{ row.on_time }}",
+         "{{ row.late }}", "{{ row.missing }}", "{{ row.rate }}", "{{ row.on_time_rate }}"],
+        [Mm(45), Mm(18), Mm(14), Mm(14), Mm(14), Mm(14), Mm(14), Mm(16), Mm(16)], "completeness_rows",
+    )  # fmt: skip
+    _tag(doc, "{%p for block in unit_lists %}")
+    _paragraph(doc, "{{ block.heading }}", bold=True, first_line=FIRST_LINE, before=PARAGRAPH_GAP)
+    _paragraph(doc, "{{ block.text }}", align=WD_ALIGN_PARAGRAPH.JUSTIFY, first_line=FIRST_LINE)
+    _tag(doc, "{%p endfor %}")
+
+
+def build(kind: str = "directive") -> bytes:
+    """The template of a công văn (``directive``) or of a báo cáo (``report``) as .docx bytes."""
     doc = Document()
     _drop_extra_parts(doc)
     _setup_styles(doc)
@@ -326,11 +475,16 @@ def build() -> bytes:
     for p in body.findall(qn("w:p")):
         body.remove(p)
     _header(doc)
-    _body(doc)
-    _footer(doc)
+    if kind == "report":
+        _report_body(doc)
+        _footer(doc)
+        _report_annex(doc)
+    else:
+        _body(doc)
+        _footer(doc)
 
     props = doc.core_properties
-    props.title = "Công văn"
+    props.title = "Báo cáo" if kind == "report" else "Công văn"
     props.author = props.last_modified_by = "followup"
     props.created = props.modified = FIXED_TIME.replace(tzinfo=None)
     props.revision = 1
@@ -355,8 +509,9 @@ def _deterministic_zip(data: bytes) -> bytes:
 
 def main() -> None:
     OUTPUT.parent.mkdir(parents=True, exist_ok=True)
-    OUTPUT.write_bytes(build())
-    print(f"wrote {OUTPUT.relative_to(ROOT)}")
+    for kind, output in (("directive", OUTPUT), ("report", REPORT_OUTPUT)):
+        output.write_bytes(build(kind))
+        print(f"wrote {output.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

@@ -379,6 +379,59 @@ def _print_remind(report, product: App) -> None:  # type: ignore[no-untyped-def]
     console.print(f"{counts or 'nothing to send today'} — via {report.where}", highlight=False)
 
 
+@app.command()
+def report(
+    directive: str,
+    period: Annotated[
+        str | None,
+        typer.Option("--period", "-p", help="2023-H1 or 2023 (default: the latest whose deadline has passed)"),
+    ] = None,  # fmt: skip
+    send: Annotated[
+        bool, typer.Option("--send", help="mail the summary to leadership, the files to the data officers")
+    ] = False,  # fmt: skip
+) -> None:
+    """Compile the report of a period (BÁO CÁO, annex, chart, restricted list); with --send, mail the summaries."""
+    product = _flow_app()
+    d = _directive(product.config, directive)
+    if d.report is None:
+        raise Stop(f"{d.code} has no report: section (symbol, addressee) in {product.config.root / 'directives'}")
+    if period:
+        from followup.domain.periods import Period
+
+        try:
+            Period.parse(period)
+        except ValueError as exc:
+            raise Stop(str(exc)) from None
+    import flows.report as flow_module
+
+    with _stoppable(), console.status("Compiling the report…"):
+        try:
+            [result] = flow_module.report_flow(d.code, period, send=send, attended=True)
+        except ValueError as exc:
+            raise Stop(str(exc)) from None
+    _print_report(result)
+    raise typer.Exit(result.exit_code)
+
+
+def _print_report(result) -> None:  # type: ignore[no-untyped-def]
+    c = result.compilation
+    k = c.report
+    console.print(f"Báo cáo số {result.number}: {result.title}", highlight=False)
+    console.print(
+        f"{k.accepted}/{k.expected} units reported ({k.on_time} on time, {k.late} late, {len(k.missing_units)} "
+        f"missing){' — PARTIAL' if c.partial else ''}",
+        highlight=False,
+    )
+    words = {"report": "Report", "pdf": "PDF", "annex": "Annex", "chart": "Chart", "restricted": "Restricted list"}
+    for key, path in result.paths.items():
+        console.print(f"{words.get(key, key) + ':':17}{path}", highlight=False)
+    if "pdf" not in result.paths:
+        console.print("[dim](no PDF: LibreOffice 'soffice' is not on PATH)[/]")
+    if result.outcomes:
+        counts = ", ".join(f"{n} {s}" for s, n in result.counts().items() if n)
+        console.print(f"Summaries: {counts} — via {result.where}", highlight=False)
+
+
 def _print_collect(report) -> None:  # type: ignore[no-untyped-def]
     s, p = report.stored, report.processed
     by_status = ", ".join(f"{n} {k}" for k, n in sorted(p.submissions.items())) or "no form"
@@ -631,7 +684,8 @@ def demo(
 
     Dispatch on 06/02/2023; the units reply (some on time, one late, one with errors, one never); collect
     on 27/02/2023, a week after the children-list deadline; print who has replied; remind the units that
-    still owe the list (the công văn đôn đốc attached) and tell leadership.
+    still owe the list (the công văn đôn đốc attached) and tell leadership; compile the first-half report from
+    the replies (the units sent their report forms with their lists) and send its summaries.
     """
     import datetime as dt
     import mailbox
@@ -690,6 +744,13 @@ def demo(
         reminded = remind_module.remind_flow(attended=True)
     _print_remind(reminded, product)
 
+    import flows.report as report_module
+
+    console.rule("4. The first-half report compiled from the replies received (units that sent their forms early)")
+    with console.status("Compiling the report of 2023-H1…"):
+        [compiled] = report_module.report_flow(code, "2023-H1", send=True, attended=True)
+    _print_report(compiled)
+
     messages = sorted((settings.outbox / "new").glob("*"))
     console.rule("Where everything is")
     console.print(f"Letter (numbered):   {report.letter}", highlight=False)
@@ -697,6 +758,7 @@ def demo(
         console.print(f"Form for review:     {path}", highlight=False)
     console.print(f"Messages sent ({len(messages)}):  {settings.outbox} (a Maildir; open it with any mail client)")
     console.print(f"Replies received:    {settings.inbox}", highlight=False)
+    console.print(f"Report 2023-H1:      {compiled.paths['report'].parent}", highlight=False)
     console.print(f"Replies as stored:   {settings.home / 'store'}", highlight=False)
     console.print(f"Database:            {settings.db_shown}", highlight=False)
     console.print(

@@ -280,6 +280,8 @@ class Indicator(_Model):
     code: Code
     label: Line
     unit: Line | None = None
+    #: The directive's item (task, numbered from 1) whose results this indicator measures, for the compiled report.
+    item: int | None = Field(default=None, ge=1)
 
 
 class Rule(_Model):
@@ -396,6 +398,28 @@ class FollowUp(_Model):
     distribution: list[Line] = ["Như trên", "CT, PCT UBND huyện", "Lưu: VT, LĐTBXH"]
 
 
+class ReportSettings(_Model):
+    """How the district's compiled report (a BÁO CÁO, Decree 30 layout) is numbered, addressed and worded.
+
+    Placeholders of ``title``, ``opening`` and ``next_heading``: {period} ("6 tháng đầu năm 2023"), {next_period}
+    ("6 tháng cuối năm 2023"); ``opening`` also {kind}, {number}, {issued_on}, {subject} of the directive's letter.
+    """
+
+    symbol: Line
+    addressee: Line
+    title: Line = "Kết quả thực hiện {subject} {period}"
+    opening: Text = (
+        "Thực hiện {kind} số {number} ngày {issued_on} của Ủy ban nhân dân huyện V/v {subject}, Ủy ban nhân dân "
+        "huyện báo cáo kết quả thực hiện {period} như sau:"
+    )
+    #: the requirement whose list of children is counted by group and commune (its period is the report's year)
+    children: Code | None = None
+    #: short names of the directive's items, in order, for the headings of "I. Kết quả thực hiện"
+    tasks: list[Line] = []
+    next_steps: list[Text] = []
+    distribution: list[Line] = ["Như trên", "CT, PCT UBND huyện", "Lưu: VT, LĐTBXH"]
+
+
 class Directive(_Model):
     code: Code
     kind: Line = "Công văn"
@@ -411,6 +435,24 @@ class Directive(_Model):
     distribution: Distribution
     requirements: list[Requirement] = []
     follow_up: FollowUp = Field(default_factory=lambda: FollowUp())
+    report: ReportSettings | None = None
+
+    @pydantic.model_validator(mode="after")
+    def _report_names_what_exists(self) -> Directive:
+        report = self.report
+        if report is None:
+            return self
+        if report.children is not None and report.children not in {r.code for r in self.requirements}:
+            raise ValueError(f"report.children names {report.children!r}, which this directive does not ask for")
+        if report.tasks and len(report.tasks) != len(self.items):
+            raise ValueError(
+                f"report.tasks has {len(report.tasks)} names for {len(self.items)} items; give one per item"
+            )
+        for requirement in self.requirements:
+            for indicator in requirement.indicators:
+                if indicator.item is not None and indicator.item > len(self.items):
+                    raise ValueError(f"indicator {indicator.code}: item {indicator.item} does not exist")
+        return self
 
     def requirement(self, code: str) -> Requirement:
         for requirement in self.requirements:

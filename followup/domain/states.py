@@ -49,6 +49,7 @@ class MessageKind(StrEnum):
     ANSWER = "answer"
     REMINDER = "reminder"
     ESCALATION = "escalation"
+    SUMMARY = "summary"  # the compiled report of a period: leadership (counts), data officers (the files)
 
 
 class UnitState(StrEnum):

@@ -16,6 +16,8 @@ import re
 import secrets
 import unicodedata
 from dataclasses import dataclass, field
+from email.mime.image import MIMEImage
+from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import format_datetime
 from functools import lru_cache
@@ -42,6 +44,16 @@ class Attachment:
 
 
 @dataclass(frozen=True)
+class Inline:
+    """An image the HTML body shows (``<img src="cid:{cid}">``), sent in a multipart/related part."""
+
+    cid: str
+    filename: str
+    data: bytes
+    subtype: str = "png"
+
+
+@dataclass(frozen=True)
 class Outgoing:
     """Everything a message needs, already rendered; ``compose`` only assembles it."""
 
@@ -55,6 +67,7 @@ class Outgoing:
     cc: list[str] = field(default_factory=list)
     attachments: list[Attachment] = field(default_factory=list)
     in_reply_to: str | None = None
+    inline: list[Inline] = field(default_factory=list)
 
     @property
     def recipients(self) -> list[str]:
@@ -96,15 +109,25 @@ def compose(out: Outgoing, date: dt.datetime) -> bytes:
         message_id=out.message_id,
     )
     alternative = msg.get_payload()[0]
-    alternative.set_payload([MIMEText(out.text, "plain", "utf-8"), MIMEText(out.html, "html", "utf-8")])
+    html: MIMEText | MIMEMultipart = MIMEText(out.html, "html", "utf-8")
+    if out.inline:  # the HTML and the images it shows travel together (RFC 2387)
+        html = MIMEMultipart("related", _subparts=[html, *(_inline_part(image) for image in out.inline)])
+    alternative.set_payload([MIMEText(out.text, "plain", "utf-8"), html])
     # Boundaries chosen here spare the generator a regex compiled and run over the whole body per part;
     # no base64 line or stand-in can contain one.
-    for part in (msg, alternative, *alternative.get_payload()[2:]):
+    for part in (msg, alternative, *([html] if out.inline else [])):
         part.set_boundary(f"==followup-{secrets.token_hex(12)}==")
     data = msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))  # SMTP wants CRLF; smtplib leaves bytes as is
     for stand_in, encoded in stand_ins.items():
         data = data.replace(stand_in + b"\r\n", encoded, 1)
     return data
+
+
+def _inline_part(image: Inline) -> MIMEImage:
+    part = MIMEImage(image.data, image.subtype)
+    part["Content-ID"] = f"<{header_text(image.cid)}>"
+    part.add_header("Content-Disposition", "inline", filename=header_text(image.filename))
+    return part
 
 
 @lru_cache(maxsize=16)

@@ -148,8 +148,64 @@ class EscalationMail(MailBody):
         )  # fmt: skip
 
 
+class Figure(BaseModel):
+    label: str
+    value: str  # "1.234 trẻ", as Vietnamese write numbers
+    change: str  # "tăng 12 so với cùng kỳ", or "chưa có số liệu cùng kỳ"
+    partial: bool  # not every unit reported it
+
+
+class ReportingLine(BaseModel):
+    title: str
+    period: str
+    expected: int
+    accepted: int
+    on_time: int
+    rate: str  # "57,1%"
+    on_time_rate: str
+    late_units: list[str]  # names of offices, never of people
+    missing_units: list[str]
+
+
+class SummaryMail(MailBody):
+    """The compiled report of a period: to leadership the key figures (counts only) and the chart, the report
+    attached; to the data officers (``for_officers``) the same, with the annex and the restricted list."""
+
+    kind: ClassVar[MessageKind] = MessageKind.SUMMARY
+    office_name: str
+    office_department: str
+    title: str
+    number: str  # "3/BC-UBND"
+    as_of: str
+    partial: bool
+    figures: list[Figure]
+    children: str  # one sentence of counts, or ""
+    comparison: str  # "" when there are figures of the same period last year, else "chưa có số liệu cùng kỳ"
+    reporting: list[ReportingLine]
+    chart_cid: str  # the chart shown inline in the HTML body, or ""
+    attachments: list[str]
+    for_officers: bool
+
+    @classmethod
+    def example(cls) -> SummaryMail:
+        figure = Figure(label="Số trẻ em có hoàn cảnh đặc biệt", value="1.234 trẻ", change="chưa có số liệu cùng kỳ",
+                        partial=True)  # fmt: skip
+        line = ReportingLine(
+            title="Báo cáo 6 tháng", period="2023-H1", expected=36, accepted=30, on_time=28, rate="83,3%",
+            on_time_rate="77,8%", late_units=["Ủy ban nhân dân xã Vũ Muộn"],
+            missing_units=["Ủy ban nhân dân xã Quân Hà"],
+        )  # fmt: skip
+        return cls(
+            office_name=_COMMON["office_name"], office_department=_COMMON["office_department"],
+            title="Kết quả thực hiện công tác bảo vệ, chăm sóc trẻ em 6 tháng đầu năm 2023", number="3/BC-UBND",
+            as_of="16/05/2023", partial=True, figures=[figure], children="120 trẻ em trong danh sách",
+            comparison="chưa có số liệu cùng kỳ", reporting=[line], chart_cid="chart", attachments=["Báo cáo.docx"],
+            for_officers=False,
+        )  # fmt: skip
+
+
 CONTEXTS: dict[MessageKind, type[MailBody]] = {
-    c.kind: c for c in (DirectiveMail, AnswerMail, ReminderMail, EscalationMail)
+    c.kind: c for c in (DirectiveMail, AnswerMail, ReminderMail, EscalationMail, SummaryMail)
 }
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from followup.domain.config import Config, nfc
 from followup.domain.states import Delivery, MessageKind, MessageStatus
-from followup.mail.compose import Attachment, Outgoing, compose, digest
+from followup.mail.compose import Attachment, Inline, Outgoing, compose, digest
 from followup.mail.sender import Sender, SendFailure, ServerUnavailable
 from followup.mail.templates import MailBody, render
 from followup.storage.models import OutgoingMessage
@@ -109,6 +109,7 @@ def outgoing(
     context: MailBody,
     attachments: Sequence[Attachment] = (),
     in_reply_to: str | None = None,
+    inline: Sequence[Inline] = (),
 ) -> Outgoing:
     """A recorded message with its bodies rendered from the clerk's templates: ready to compose."""
     office = config.recipients.office
@@ -124,6 +125,7 @@ def outgoing(
         html=html,
         attachments=list(attachments),
         in_reply_to=in_reply_to,
+        inline=list(inline),
     )
 
 

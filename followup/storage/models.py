@@ -252,3 +252,21 @@ class Reminder(Base):
     created_at: Mapped[dt.datetime]
 
     number: Mapped[IssuedNumber | None] = relationship(lazy="joined")
+
+
+class ReportRow(Base):
+    """The district's compiled report of a directive for a period: numbered once, rewritten on each run."""
+
+    __tablename__ = "reports"
+    __table_args__ = (UniqueConstraint("directive_code", "period", name="uq_report_period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    directive_code: Mapped[str] = mapped_column(ForeignKey("directives.code"))
+    period: Mapped[str] = mapped_column(String(16))
+    number_id: Mapped[int] = mapped_column(ForeignKey("issued_numbers.id"), unique=True)
+    issued_on: Mapped[dt.date]
+    paths: Mapped[dict[str, Any]]  # what the last run wrote: report, pdf, annex, restricted, chart
+    created_at: Mapped[dt.datetime]
+    compiled_at: Mapped[dt.datetime]
+
+    number: Mapped[IssuedNumber] = relationship(lazy="joined")

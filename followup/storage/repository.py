@@ -32,6 +32,7 @@ from followup.storage.models import (
     IssuedNumber,
     OutgoingMessage,
     Reminder,
+    ReportRow,
     Submission,
     UnitRow,
 )
@@ -426,3 +427,54 @@ class Repository:
             .order_by(Submission.received_at, Submission.id)
         )
         return {(req, period, unit): problems for req, period, unit, problems in rows}  # the latest wins
+
+    # ------------------------------------------------------------------ the compiled report
+
+    def accepted_replies(
+        self, directive_code: str, slots: Iterable[tuple[str, str]]
+    ) -> list[tuple[str, str, str, dt.datetime, dict[str, Any], dict[str, Any]]]:
+        """(requirement, period, unit, received_at, summary, content) of the accepted replies of some
+        (requirement, period) slots, oldest first; one query. A superseded reply is not among them."""
+        wanted = list(slots)
+        if not wanted:
+            return []
+        rows = self.session.execute(
+            select(
+                Submission.requirement_code,
+                Submission.period,
+                Submission.unit_code,
+                Submission.received_at,
+                Submission.summary,
+                Submission.content,
+            )
+            .where(
+                Submission.directive_code == directive_code,
+                Submission.status == SubmissionStatus.ACCEPTED,
+                Submission.unit_code.is_not(None),
+                or_(*((Submission.requirement_code == r) & (Submission.period == p) for r, p in wanted)),
+            )
+            .order_by(Submission.received_at, Submission.id)
+        )
+        return [tuple(row) for row in rows]  # type: ignore[misc]
+
+    def accepted_children(self, directive_code: str, requirement: str, period: str) -> list[tuple[str, ChildRecord]]:
+        """(unit, row) of every child of the accepted lists of a slot, in the order the units wrote them.
+
+        Personal data: for the data officers' restricted file only."""
+        rows = self.session.execute(
+            select(Submission.unit_code, ChildRecord)
+            .join(ChildRecord, ChildRecord.submission_id == Submission.id)
+            .where(
+                Submission.directive_code == directive_code,
+                Submission.requirement_code == requirement,
+                Submission.period == period,
+                Submission.status == SubmissionStatus.ACCEPTED,
+            )
+            .order_by(Submission.unit_code, Submission.id, ChildRecord.source_row)
+        )
+        return [(unit, child) for unit, child in rows]
+
+    def report_of(self, directive_code: str, period: str) -> ReportRow | None:
+        return self.session.scalars(
+            select(ReportRow).where(ReportRow.directive_code == directive_code, ReportRow.period == period)
+        ).first()

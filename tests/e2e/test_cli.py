@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import sqlite3
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -90,6 +91,15 @@ def test_dispatch_exit_code_says_a_unit_failed(prefect_home, isolated_home):
     assert "1 unit(s) failed" in result.stderr
 
 
+def _artifact(data: str) -> object:
+    """A table artifact is JSON in the JSON column; a markdown one is the text itself."""
+    value = json.loads(data)
+    try:
+        return json.loads(value)
+    except (TypeError, ValueError):
+        return value
+
+
 def test_demo_runs_on_a_fresh_folder_and_says_where_everything_is(prefect_home, tmp_path):
     env = {"PREFECT_HOME": str(prefect_home), "FOLLOWUP_HOME": str(tmp_path / "var")}
     result = run("demo", env=env, cwd=tmp_path)
@@ -109,8 +119,9 @@ def test_demo_runs_on_a_fresh_folder_and_says_where_everything_is(prefect_home, 
         "10",
     ]  # expected, accepted, late, rejected, pending, missing, overdue
     demo = tmp_path / "var" / "demo"
-    # 36 letters, 6 answers, then reminders: the 9 silent communes and the rejected one, and leadership
-    assert len(list((demo / "mail" / "outbox" / "new").iterdir())) == 36 + 6 + 10 + 1
+    # 36 letters, 6 answers, then reminders: the 9 silent communes and the rejected one, and leadership; then the
+    # report's summaries to leadership and to the data officers
+    assert len(list((demo / "mail" / "outbox" / "new").iterdir())) == 36 + 6 + 10 + 1 + 2
     assert "Công văn số 2-UBND-LĐTBXH (đôn đốc).docx" in out and "XA-SYBINH" in out
     assert (
         len(list((demo / "mail" / "inbox" / "cur").iterdir())) + len(list((demo / "mail" / "inbox" / "new").iterdir()))
@@ -129,9 +140,7 @@ def test_demo_runs_on_a_fresh_folder_and_says_where_everything_is(prefect_home, 
     assert not any(v in result.stdout for v in personal)  # nor on the clerk's screen
 
     db = sqlite3.connect(prefect_home / "prefect.db")
-    artifacts = {
-        key: json.loads(json.loads(data)) for key, data in db.execute("SELECT key, data FROM artifact ORDER BY created")
-    }
+    artifacts = {key: _artifact(data) for key, data in db.execute("SELECT key, data FROM artifact ORDER BY created")}
     assert {"status": "sent", "units": 36} in artifacts["dispatch-2023-child-protection"]
     status = {row["requirement"]: row for row in artifacts["reply-status"]}
     assert status["danh-sach-tre-em"]["accepted"] == 4 and status["danh-sach-tre-em"]["expected"] == 14
@@ -139,4 +148,13 @@ def test_demo_runs_on_a_fresh_folder_and_says_where_everything_is(prefect_home, 
     logs = [message for (message,) in db.execute("SELECT message FROM log")]
     assert any(m.startswith("dispatch 2023-child-protection: 36 sent") for m in logs), logs[-5:]
     assert any(m.startswith("collect: 6 fetched") for m in logs), logs[-5:]
+    assert any(m.startswith("report 2023-child-protection 2023-H1: số 1/BC-UBND") for m in logs), logs[-5:]
+    assert "| Tổng số trẻ em trên địa bàn (trẻ) |" in artifacts["report-2023-child-protection-2023-h1"]
+
+    # The report of 2023-H1, from the units that sent their report forms with their lists; its restricted list 0600.
+    folder = demo / "reports" / "2023-child-protection" / "2023-H1"
+    assert "Báo cáo số 1/BC-UBND: Kết quả thực hiện công tác bảo vệ, chăm sóc trẻ em 6 tháng đầu năm 2023" in out
+    assert (folder / "Báo cáo số 1-BC-UBND - 2023-H1.docx").exists() and str(folder) in out
+    [restricted] = (folder / "restricted").iterdir()
+    assert stat.S_IMODE(restricted.stat().st_mode) == 0o600
     assert not any(line.startswith(("Traceback", "INFO", "WARNING")) for line in result.stderr.splitlines())
