@@ -15,7 +15,7 @@ import signal
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from dotenv import load_dotenv
@@ -24,9 +24,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from followup.bootstrap import App, bootstrap
 from followup.domain.config import Config, ConfigError, Directive
 from followup.settings import PROJECT_ROOT, Settings
+
+if TYPE_CHECKING:
+    from followup.bootstrap import App
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Follow a district directive from letter to report.")
 # Piped output (a log, a test) is not squeezed to 80 columns: the tables are wide.
@@ -44,6 +46,13 @@ class Stop(Exception):
     def __init__(self, message: str, code: int = 2):
         super().__init__(message)
         self.code = code
+
+
+def _product(settings: Settings | None = None) -> App:
+    """The product's parts (imported here: `followup --help` does not load the store and the mail)."""
+    from followup.bootstrap import bootstrap
+
+    return bootstrap(settings)
 
 
 @app.callback()
@@ -140,7 +149,7 @@ def _flow_app(settings: Settings | None = None) -> App:
     from flows.server import start_temporary_server
 
     server = start_temporary_server()
-    product = bootstrap(settings)
+    product = _product(settings)
     _ = product.config  # validate (and cache) while the server starts
     if server:
         server.join()
@@ -232,7 +241,7 @@ def draft(directive: str) -> None:
     from followup.documents.libreoffice import to_pdf
     from followup.services.dispatch import write_draft
 
-    product = bootstrap()
+    product = _product()
     d = _directive(product.config, directive)
     folder = product.settings.home / "drafts" / d.code
     paths = write_draft(product.config, d, folder, product.clock.today())
@@ -249,7 +258,7 @@ def issue(directive: str) -> None:
     from followup.documents.libreoffice import to_pdf
     from followup.services.dispatch import issue as issue_letter
 
-    product = bootstrap()
+    product = _product()
     d = _directive(product.config, directive)
     with product.uow() as uow:
         issued = issue_letter(uow, product.config, d, product.settings.documents)
@@ -515,7 +524,7 @@ def status(
     """Who has replied, on time or late, per requirement and period; one row per unit."""
     from followup.services.status import status_json
 
-    product = bootstrap()
+    product = _product()
     d = _directive(product.config, directive)
     try:
         moment = product.clock.end_of(as_of) if as_of else product.clock.now()
@@ -553,7 +562,7 @@ def record(
     """Record a reply that came on paper or by hand; it is read and checked like an e-mailed one."""
     from followup.services import clerk
 
-    product = bootstrap()
+    product = _product()
     config = product.config
     missing = [str(f) for f in files if not f.is_file()]
     if missing:
@@ -589,7 +598,7 @@ def triage(
     """List replies that could not be matched; assign one to a unit and requirement, or set it aside."""
     from followup.services import clerk
 
-    product = bootstrap()
+    product = _product()
     with product.uow() as uow:
         try:
             if assign is not None:
@@ -643,7 +652,7 @@ def serve(
     from flows import serve as serving
     from flows import server as servers
 
-    product = bootstrap(settings)
+    product = _product(settings)
     config = product.config
     names = serving.check(config)  # a wrong flow name is one line before anything starts
     with contextlib.ExitStack() as stack:
@@ -729,7 +738,7 @@ def demo(
     for raw in replies:  # delivered when sent: the file time is when the reply counts from
         inbox.add(delivered(raw))
     os.environ["FOLLOWUP_NOW"] = DEMO_COLLECT
-    product = bootstrap(settings)
+    product = _product(settings)
     console.rule(f"2. The units reply ({len(replies)} messages); collect on {product.clock.now():%d/%m/%Y %H:%M}")
     with console.status("Collecting replies…"):
         collected = collect_module.collect_flow(attended=True)
