@@ -104,6 +104,7 @@ class Repository:
         """Units removed from the file stay, marked inactive."""
         existing = {row.code: row for row in self.session.scalars(select(UnitRow))}
         listed = set()
+        new: list[UnitRow] = []
         for unit in recipients.units:
             listed.add(unit.code)
             values = {
@@ -114,11 +115,12 @@ class Repository:
             }
             row = existing.get(unit.code)
             if row is None:
-                self.add_unique(UnitRow(code=unit.code, active=True, updated_at=now, **values))
+                new.append(UnitRow(code=unit.code, active=True, updated_at=now, **values))
             elif any(getattr(row, k) != v for k, v in values.items()) or not row.active:
                 for key, value in values.items():
                     setattr(row, key, value)
                 row.active, row.updated_at = True, now
+        self.add_all_unique(new)  # in one go; row by row only if another run copied some at this moment
         for code, row in existing.items():
             if code not in listed and row.active:
                 row.active, row.updated_at = False, now
