@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from followup.domain.clock import Clock
 from followup.domain.config import Config
+from followup.domain.states import Source
 from followup.mail.inbox import Inbox, open_inbox
 from followup.mail.sender import Sender, open_sender
 from followup.settings import Settings
@@ -55,8 +56,8 @@ class App:
         return open_inbox(self.settings.imap_url, self.settings.inbox, connect_retries)
 
     @property
-    def inbox_source(self) -> str:
-        return "imap" if self.settings.imap_url else "maildir"
+    def inbox_source(self) -> Source:
+        return Source.IMAP if self.settings.imap_url else Source.MAILDIR
 
 
 def bootstrap(settings: Settings | None = None) -> App:
