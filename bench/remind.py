@@ -94,32 +94,14 @@ def prepare(units: int, fresh: bool) -> Path:
 
 
 def build(folder: Path, config_tmp: Path, units: int, key: str) -> None:
-    from flows.dispatch import send_queued
-    from followup.settings import Settings
-
     partial = folder.with_name(folder.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
     shutil.copytree(config_tmp, partial / "config")
     home = partial / "snapshot"
-    collected = OUT / "collect-cache" / f"units{units}-{key}" / "snapshot"  # same config => same dispatch
     meta: dict = {"units": units, "config_key": key}
     t0 = time.perf_counter()
-    if collected.is_dir() and not fresh_dispatch_wanted():
-        print(f"setup: copying collect.py's dispatched snapshot {collected}", flush=True)
-        shutil.copytree(collected, home)
-        meta["dispatch"] = f"copied from {collected.relative_to(ROOT)}"
-    else:
-        collect.set_env(
-            FOLLOWUP_CONFIG=str(partial / "config"), FOLLOWUP_HOME=str(home), FOLLOWUP_NOW=DISPATCH_NOW,
-            FOLLOWUP_SMTP_URL=None, FOLLOWUP_IMAP_URL=None, FOLLOWUP_DATABASE_URL=None,
-        )  # fmt: skip
-        print(f"setup: dispatching to {units} units into a Maildir outbox (once; cached in {folder})", flush=True)
-        report = send_queued.fn(Settings(), DIRECTIVE, None, False, None)
-        if report.counts()["sent"] != units:
-            raise RuntimeError(f"setup dispatch: {report.counts()}")
-        shutil.rmtree(home / "mail")  # ~160 KiB per unit; reminding does not read it
-        meta["dispatch"] = "dispatched"
+    meta["dispatch"] = dispatched_home(home, partial / "config", units, key)
     meta["dispatch_s"] = round(time.perf_counter() - t0, 1)
     print(f"setup: dispatch state ready in {meta['dispatch_s']:.0f} s; inserting the accepted replies", flush=True)
     t0 = time.perf_counter()
@@ -129,6 +111,30 @@ def build(folder: Path, config_tmp: Path, units: int, key: str) -> None:
     shutil.rmtree(folder, ignore_errors=True)
     partial.rename(folder)
     print(f"setup: {meta['replies']} accepted replies inserted in {meta['insert_s']:.1f} s", flush=True)
+
+
+def dispatched_home(home: Path, config_dir: Path, units: int, key: str) -> str:
+    """``home`` as FOLLOWUP_HOME is right after one dispatch to the ``units`` units of ``config_dir`` (the
+    outbox dropped): collect.py's cached snapshot of the same configuration copied when it exists, else one
+    dispatch into the Maildir outbox at DISPATCH_NOW. Returns how. Shared with bench/report.py."""
+    from flows.dispatch import send_queued
+    from followup.settings import Settings
+
+    collected = OUT / "collect-cache" / f"units{units}-{key}" / "snapshot"  # same config => same dispatch
+    if collected.is_dir() and not fresh_dispatch_wanted():
+        print(f"setup: copying collect.py's dispatched snapshot {collected}", flush=True)
+        shutil.copytree(collected, home)
+        return f"copied from {collected.relative_to(ROOT)}"
+    collect.set_env(
+        FOLLOWUP_CONFIG=str(config_dir), FOLLOWUP_HOME=str(home), FOLLOWUP_NOW=DISPATCH_NOW,
+        FOLLOWUP_SMTP_URL=None, FOLLOWUP_IMAP_URL=None, FOLLOWUP_DATABASE_URL=None,
+    )  # fmt: skip
+    print(f"setup: dispatching to {units} units into a Maildir outbox (once, cached)", flush=True)
+    report = send_queued.fn(Settings(), DIRECTIVE, None, False, None)
+    if report.counts()["sent"] != units:
+        raise RuntimeError(f"setup dispatch: {report.counts()}")
+    shutil.rmtree(home / "mail")  # ~160 KiB per unit; neither reminding nor the report reads it
+    return "dispatched"
 
 
 def fresh_dispatch_wanted() -> bool:

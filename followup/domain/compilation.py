@@ -239,13 +239,76 @@ def completeness(slot: SlotStatus, title: str, names: Mapping[str, str]) -> Comp
     )  # fmt: skip
 
 
+_WORD = re.compile(r"\w+")
+try:  # the letters re.IGNORECASE matches beyond their lowercase ("i" and "ı", "s" and "ſ", Greek, Cyrillic)
+    from re._casefix import _EXTRA_CASES as _CASEFIX  # type: ignore[import-not-found]
+except ImportError:  # another Python: every name is tried on every text (exact, only slower)
+    _CASEFIX = None
+
+
+def _fold_table() -> tuple[dict[int, str], frozenset[str]]:
+    """Each extra case class of re mapped to one of its letters; the letters of a class with a character that
+    is not a word character (a name holding one is always tried: its words may not be the text's words)."""
+    if _CASEFIX is None:
+        return {}, frozenset()
+    classes: list[set[int]] = []
+    for key, others in _CASEFIX.items():
+        members = {key, *others}
+        for joined in [c for c in classes if c & members]:
+            members |= joined
+            classes.remove(joined)
+        classes.append(members)
+    table = {m: chr(min(c)) for c in classes for m in c}
+    odd = frozenset(chr(m) for c in classes if any(not _WORD.fullmatch(chr(x)) for x in c) for m in c)
+    return table, odd
+
+
+_FOLD, _ODD = _fold_table()
+
+
+def _fold(word: str) -> str:
+    """A word as re.IGNORECASE compares it: simple lowercase (İ -> i, not i + dot), extra cases merged."""
+    return word.replace("İ", "i").lower().translate(_FOLD)
+
+
+class Redactor:
+    """Every listed child's full name replaced in a text (any case, composed or not) by REDACTED.
+
+    Made once for a compilation: the names are normalised, deduplicated and ordered (longest first) once, and
+    a name's pattern is tried on a text only when each of its words is a word of the text as re.IGNORECASE
+    compares them (otherwise the pattern cannot match). The result is that of trying every name in turn.
+    """
+
+    def __init__(self, names: Iterable[str]):
+        unique = {unicodedata.normalize("NFC", n).strip() for n in names if n and n.strip()}
+        self._names = sorted(unique, key=len)[::-1]
+        self._always = _CASEFIX is None
+        self._keys = [
+            None if self._always or any(ch in _ODD for ch in name) else {_fold(w) for w in _WORD.findall(name)}
+            for name in self._names
+        ]
+        self._patterns: dict[str, re.Pattern[str]] = {}
+        self._redacted = {_fold(w) for w in _WORD.findall(REDACTED)}  # a name may match inside an earlier one
+
+    def __call__(self, text: str) -> str:
+        text = unicodedata.normalize("NFC", text)
+        if not self._names:
+            return text
+        words = {_fold(w) for w in _WORD.findall(text)} | self._redacted
+        for name, keys in zip(self._names, self._keys, strict=True):
+            if keys is not None and not keys <= words:
+                continue
+            pattern = self._patterns.get(name)
+            if pattern is None:
+                body = r"\s+".join(re.escape(part) for part in name.split())
+                pattern = self._patterns[name] = re.compile(r"(?<!\w)" + body + r"(?!\w)", re.IGNORECASE)
+            text = pattern.sub(REDACTED, text)
+        return text
+
+
 def redact(text: str, names: Iterable[str]) -> str:
     """A narrative with every listed child's full name replaced (any case, composed or not)."""
-    text = unicodedata.normalize("NFC", text)
-    for name in sorted({unicodedata.normalize("NFC", n).strip() for n in names if n and n.strip()}, key=len)[::-1]:
-        pattern = r"(?<!\w)" + r"\s+".join(re.escape(part) for part in name.split()) + r"(?!\w)"
-        text = re.sub(pattern, REDACTED, text, flags=re.IGNORECASE)
-    return text
+    return Redactor(names)(text)
 
 
 def compile_period(
@@ -291,7 +354,7 @@ def compile_period(
         )
         for u in units
     ]
-    private = list(private_names)
+    redactor = Redactor(private_names)
     narratives: dict[str, list[Attributed]] = {key: [] for key in SECTIONS}
     for u in units:
         reply = latest.get(u.code)
@@ -299,7 +362,7 @@ def compile_period(
         for key in SECTIONS:
             text = str(texts.get(key) or "").strip()
             if text:
-                narratives[key].append(Attributed(u.name, redact(text, private)))
+                narratives[key].append(Attributed(u.name, redactor(text)))
 
     completeness_rows = [completeness(report_status, requirement.title, names)]
     children: list[CommuneChildren] | None = None
