@@ -39,10 +39,13 @@ def queue_answer(uow: UnitOfWork, config: Config, incoming: IncomingMessage, sub
     subject = subject if subject.lower().startswith(("re:", "tl:", "trả lời:")) else f"Re: {subject}"
     if directive and tracking_tag(directive, unit.code) not in subject:
         subject = f"{subject} {tracking_tag(directive, unit.code)}"
-    outgoing.record(
-        uow, config, MessageKind.ANSWER, f"{incoming.id}.{unit.code}",
-        recipients=unit.emails, subject=subject.strip(), unit_code=unit.code, directive_code=directive,
-        incoming_id=incoming.id, attempt=uow.repo.count_answers(incoming.id) + 1,
+    # the incoming message is this run's (claimed), so its next answer is new: no savepoint needed to record it
+    uow.repo.add(
+        outgoing.new_message(
+            uow, config, MessageKind.ANSWER, f"{incoming.id}.{unit.code}",
+            recipients=unit.emails, subject=subject.strip(), unit_code=unit.code, directive_code=directive,
+            incoming_id=incoming.id, attempt=uow.repo.count_answers(incoming.id) + 1,
+        )
     )  # fmt: skip
     return True
 

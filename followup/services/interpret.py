@@ -84,7 +84,10 @@ class Interpreter:
     def _remember_accepted(self) -> None:
         """Each unit's latest accepted list of each requirement, by year, for the reports' declared cross-checks."""
         self.lists: dict[tuple[str | None, str | None, str], dict[str, ListSummary]] = {}
+        #: slots with an accepted reply when this run began (or accepted by it): only these can be superseded
+        self.accepted: set[tuple[str | None, str | None, str | None, str | None]] = set()
         for directive, requirement, period, unit, summary in self.repo.accepted():
+            self.accepted.add((directive, requirement, period, unit))
             listed = summary_from_json(summary)
             if isinstance(listed, ListSummary) and period and requirement:
                 self.lists.setdefault((directive, unit, period[:4]), {})[requirement] = listed
@@ -98,6 +101,7 @@ class Interpreter:
         self.repo.sync_config(self.config, self.now())
         self.uow.commit()
         while ids := self.repo.claim_stored(self.uow.run_id, self.now(), LEASE):
+            self._remember_accepted()  # what other runs accepted meanwhile, read once a batch
             for incoming_id in ids:
                 result.messages += 1
                 try:
@@ -213,7 +217,10 @@ class Interpreter:
                 verdict.problems.append(premature(due, incoming.received_at.astimezone(self.config.tz).date()))
             problems = [problem_record(p) for p in verdict.problems]
         if verdict.status == SubmissionStatus.ACCEPTED:  # before the new one is added
-            self.repo.supersede(found.directive, found.requirement, found.period, found.unit)
+            slot = (found.directive, found.requirement, found.period, found.unit)
+            if slot in self.accepted:  # an UPDATE only where there is something to supersede
+                self.repo.supersede(found.directive, found.requirement, found.period, found.unit)
+            self.accepted.add(slot)
             if isinstance(verdict.summary, ListSummary):
                 self.lists.setdefault((found.directive, found.unit, found.period[:4]), {})[found.requirement] = (
                     verdict.summary
