@@ -807,12 +807,7 @@ def main() -> int:  # noqa: PLR0915 - one linear script
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    results["bench_wall_s"] = round(time.perf_counter() - started, 1)
-    results["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
-    print(f"\nwhole benchmark: {results['bench_wall_s']:.0f} s")
-    args.json.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"written {args.json}")
-    return 0
+    return bench_dispatch().finish(results, started, args.json)
 
 
 if __name__ == "__main__":

@@ -474,13 +474,17 @@ def main() -> int:
         sink.close()
         shutil.rmtree(work, ignore_errors=True)
 
+    return finish(results, started, BENCH / "out" / "dispatch.json")
+
+
+def finish(results: dict, started: float, path: Path) -> int:
+    """Every benchmark ends so: its whole time and the load at the end, printed and written with its figures."""
     results["bench_wall_s"] = round(time.perf_counter() - started, 1)
     results["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
-    print(f"\nwhole benchmark: {results['bench_wall_s']:.0f} s")
-    out = BENCH / "out"
-    out.mkdir(exist_ok=True)
-    (out / "dispatch.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"\nwritten {out / 'dispatch.json'}")
+    print(f"\nwhole benchmark: {results['bench_wall_s']:.0f} s; load average at end: {results['loadavg_at_end']}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"written {path}")
     return 0
 
 

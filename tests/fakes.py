@@ -23,7 +23,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import NamedTuple, Self
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
@@ -31,6 +31,7 @@ from followup.domain.clock import Clock
 from followup.mail.inbox import RawMessage
 from followup.mail.sender import PermanentFailure, ServerUnavailable
 from followup.simulation import date_of
+from followup.storage.db import configure_sqlite
 from followup.storage.files import FileStore
 from followup.storage.models import Base
 from followup.storage.uow import UnitOfWork
@@ -147,16 +148,10 @@ class FakeInbox:
 # --------------------------------------------------------------------------- unit of work
 
 
-def _foreign_keys(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
-
-
 def memory_store() -> sessionmaker[Session]:
     """A fresh in-memory SQLite store with the product's schema; every session of it sees the same data."""
     engine = create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False})
-    event.listen(engine, "connect", _foreign_keys)
+    configure_sqlite(engine)  # as the product's store: foreign keys on, savepoints inside transactions
     Base.metadata.create_all(engine)
     return sessionmaker(engine, expire_on_commit=False)  # as open_database makes them
 

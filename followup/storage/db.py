@@ -35,6 +35,23 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+    # pysqlite opens a transaction only before a write, so a SAVEPOINT that comes first is its own transaction
+    # and its RELEASE commits: a number of the register could be kept although the issue that took it rolled
+    # back. SQLAlchemy then begins every transaction itself (below), which makes savepoints nest as they should;
+    # IMMEDIATE takes the write lock at the start (one writer at a time, the others wait up to busy_timeout),
+    # since a deferred transaction of one process cannot become a writer after another has written.
+    dbapi_connection.isolation_level = None
+
+
+def _sqlite_begin(connection) -> None:  # type: ignore[no-untyped-def]
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def configure_sqlite(engine: Engine) -> Engine:
+    """The product's SQLite: WAL, foreign keys, a busy timeout, and transactions that savepoints nest in."""
+    event.listen(engine, "connect", _sqlite_pragmas)
+    event.listen(engine, "begin", _sqlite_begin)
+    return engine
 
 
 def make_engine(url: str) -> Engine:
@@ -43,8 +60,7 @@ def make_engine(url: str) -> Engine:
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url)
-        event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
+        return configure_sqlite(engine)
     if parsed.drivername == "postgresql":
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
     return create_engine(url, pool_pre_ping=True)

@@ -17,11 +17,9 @@ import json
 import mailbox
 import shutil
 import subprocess
-import sys
 import time
 import unicodedata
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
 from functools import partial
@@ -53,13 +51,8 @@ from followup.storage.models import ChildRecord, IncomingMessage, Submission
 from followup.storage.repository import Repository
 from followup.storage.uow import UnitOfWork
 
+from imap_server import ImapServer, free_port  # beside this file: conftest.py puts it on the path
 from smtp_server import Received, Sink, smtp_sink
-
-try:
-    from imap_server import ImapServer, free_port, running_imap_server
-except ModuleNotFoundError:  # pytest --import-mode=importlib does not put this directory on sys.path
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from imap_server import ImapServer, free_port, running_imap_server
 
 DIRECTIVE = "2023-child-protection"
 LIST, H1, YEAR = "danh-sach-tre-em", "bao-cao-6-thang", "bao-cao-nam"
@@ -121,18 +114,6 @@ def dispatched(tmp_path_factory: pytest.TempPathFactory) -> Dispatched:
     messages = {unit_of[r.rcpt_tos[0]]: r.data for r in sink.received}
     assert len(messages) == 36
     return Dispatched(home, messages)
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[ImapServer]:
-    with running_imap_server() as srv:
-        yield srv
-
-
-@pytest.fixture(scope="module")
-def smtp() -> Iterator[tuple[Sink, str]]:
-    with smtp_sink() as (sink, url):
-        yield sink, url
 
 
 # --------------------------------------------------------------------------- one test's world

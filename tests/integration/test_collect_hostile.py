@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # its fixtures and helpers live beside it
-from test_collect import (  # noqa: E402, F401, F811 - dispatched, server, smtp and env are fixtures
+from test_collect import (  # noqa: E402, F401, F811 - dispatched and env are fixtures
     LIST,
     Env,
     at,
@@ -25,8 +25,6 @@ from test_collect import (  # noqa: E402, F401, F811 - dispatched, server, smtp 
     lf,
     message_id,
     plain,
-    server,
-    smtp,
     submissions,
 )
 

@@ -15,7 +15,6 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,12 +30,6 @@ from followup.storage.db import open_database
 from followup.storage.models import Dispatch, IncomingMessage, IssuedNumber, OutgoingMessage, Submission
 
 from smtp_server import Sink, smtp_sink
-
-try:
-    from imap_server import ImapServer, running_imap_server
-except ModuleNotFoundError:  # pytest --import-mode=importlib does not put this directory on sys.path
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from imap_server import ImapServer, running_imap_server
 
 DIRECTIVE = "2023-child-protection"
 DISPATCH_AT = "2023-02-06T08:00:00+07:00"
@@ -145,18 +138,6 @@ def replies(received: dict[str, bytes], config) -> dict[str, bytes]:  # type: ig
     return out
 
 
-@pytest.fixture(scope="module")
-def imap() -> Iterator[ImapServer]:
-    with running_imap_server() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def smtp() -> Iterator[tuple[Sink, str]]:
-    with smtp_sink() as (sink, url):
-        yield sink, url
-
-
 def counts(db_url: str, *queries) -> list[int]:  # type: ignore[no-untyped-def]
     with open_database(db_url)() as session:
         return [session.scalar(select(func.count()).select_from(q)) for q in queries]
@@ -167,19 +148,19 @@ def counts(db_url: str, *queries) -> list[int]:  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("round_", range(ROUNDS))
 def test_two_collects_at_once_store_interpret_and_answer_each_reply_once(
-    round_, db_url, isolated_home, imap, smtp, replies, tmp_path, monkeypatch
+    round_, db_url, isolated_home, server, smtp, replies, tmp_path, monkeypatch
 ):  # type: ignore[no-untyped-def]
     sink, smtp_url = smtp
     monkeypatch.setenv("FOLLOWUP_DATABASE_URL", db_url)
     monkeypatch.setenv("FOLLOWUP_NOW", DISPATCH_AT)
     send_queued.fn(Settings(), DIRECTIVE, None, False, None)  # this round's database knows what was sent
     folder = f"R{uuid.uuid4().hex[:10]}"
-    imap.create_folder(folder)
-    imap.deliver_many(list(replies.values()), folder)
+    server.create_folder(folder)
+    server.deliver_many(list(replies.values()), folder)
     sink.received.clear()
     env = {
         "FOLLOWUP_NOW": COLLECT_AT,
-        "FOLLOWUP_IMAP_URL": imap.url_for(folder=folder, processed_folder=f"{folder}-done"),
+        "FOLLOWUP_IMAP_URL": server.url_for(folder=folder, processed_folder=f"{folder}-done"),
         "FOLLOWUP_SMTP_URL": smtp_url,
     }
 
@@ -200,7 +181,7 @@ def test_two_collects_at_once_store_interpret_and_answer_each_reply_once(
     by_rcpt = sink.by_recipient()
     assert set(by_rcpt) == set(replies)
     assert {rcpt: len(got) for rcpt, got in by_rcpt.items() if len(got) != 1} == {}  # one answer per commune
-    assert imap.search(folder=folder) == [] and len(imap.search(folder=f"{folder}-done")) == 14
+    assert server.search(folder=folder) == [] and len(server.search(folder=f"{folder}-done")) == 14
 
 
 # --------------------------------------------------------------------------- dispatch

@@ -6,7 +6,6 @@ import datetime as dt
 import email
 import email.policy
 import mailbox
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -32,11 +31,7 @@ from followup.mail.inbox import (
 )
 from followup.mail.urls import MailUrlError
 
-try:
-    from imap_server import ImapServer, free_port, running_imap_server
-except ModuleNotFoundError:  # pytest --import-mode=importlib does not put this directory on sys.path
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from imap_server import ImapServer, free_port, running_imap_server
+from imap_server import ImapServer, free_port, running_imap_server  # beside this file: conftest.py puts it on the path
 
 VN_SUBJECT = "Báo cáo kết quả thực hiện Công văn số 123/UBND-VP — Xã Cao Sơn"
 VN_ATTACHMENT = "Báo cáo tiến độ quý III.xlsx"
@@ -71,12 +66,6 @@ def message_id(data: bytes) -> str:
 
 def subject_of(raw: RawMessage) -> str:
     return str(email.message_from_bytes(raw.data, policy=email.policy.default)["Subject"])
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[ImapServer]:
-    with running_imap_server() as srv:
-        yield srv
 
 
 @pytest.fixture

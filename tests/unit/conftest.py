@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 
 from followup.domain.config import Config, Directive, Requirement
+from followup.settings import PROJECT_ROOT
 
 
 @pytest.fixture(scope="session")
@@ -20,3 +24,15 @@ def children_req(directive: Directive) -> Requirement:
 @pytest.fixture(scope="session")
 def report_req(directive: Directive) -> Requirement:
     return directive.requirement("bao-cao-6-thang")
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    """A copy of the shipped configuration the test can break."""
+    root = tmp_path / "config"
+    root.mkdir()
+    for name in ("recipients.yaml", "schedules.yaml"):
+        shutil.copy(PROJECT_ROOT / name, root / name)
+    for folder in ("directives", "templates"):
+        shutil.copytree(PROJECT_ROOT / folder, root / folder)
+    return root

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -10,7 +9,6 @@ import yaml
 
 from followup.domain.config import ConfigError, Deadline, load_config
 from followup.services.checks import check_templates
-from followup.settings import PROJECT_ROOT
 
 
 def test_shipped_configuration_matches_the_district(config):
@@ -32,18 +30,6 @@ def test_shipped_configuration_matches_the_district(config):
     assert (first_half.deadline.day, first_half.deadline.month, first_half.deadline.year) == (15, 5, None)
     assert first_half.before and first_half.period == "H1"
     assert (year.deadline.day, year.deadline.month) == (10, 11) and year.period == "year"
-
-
-@pytest.fixture
-def workdir(tmp_path: Path) -> Path:
-    """A copy of the shipped configuration the test can break."""
-    root = tmp_path / "config"
-    root.mkdir()
-    for name in ("recipients.yaml", "schedules.yaml"):
-        shutil.copy(PROJECT_ROOT / name, root / name)
-    shutil.copytree(PROJECT_ROOT / "directives", root / "directives")
-    shutil.copytree(PROJECT_ROOT / "templates", root / "templates")
-    return root
 
 
 def edit(path: Path, change) -> None:  # type: ignore[no-untyped-def]

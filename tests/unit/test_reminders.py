@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import itertools
-import shutil
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
@@ -502,17 +501,6 @@ def test_a_dry_run_says_what_would_go_out_and_records_nothing(tmp_path: Path, co
 
 
 # --------------------------------------------------------------------------- schedules.yaml
-
-
-@pytest.fixture
-def workdir(tmp_path: Path) -> Path:
-    """A copy of the shipped configuration the test can break."""
-    root = tmp_path / "config"
-    root.mkdir()
-    for name in ("recipients.yaml", "schedules.yaml"):
-        shutil.copy(PROJECT_ROOT / name, root / name)
-    shutil.copytree(PROJECT_ROOT / "directives", root / "directives")
-    return root
 
 
 def _problems(root: Path) -> list[str]:
