@@ -19,7 +19,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from followup.domain.compilation import Compilation
-from followup.forms.special_groups import SPECIAL_GROUPS
+from followup.domain.special_groups import SPECIAL_GROUPS
 
 RISKY = ("=", "+", "-", "@", "\t", "\r")
 STATE_WORDS = {"on_time": "Đúng hạn", "late": "Trễ hạn", "rejected": "Chưa đạt, chờ sửa", "pending": "Chờ xem xét",

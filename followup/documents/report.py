@@ -27,7 +27,7 @@ from followup.documents.letter import (
 )
 from followup.domain.compilation import Attributed, Compilation, next_period_label, vn_change, vn_number, vn_percent
 from followup.domain.config import Directive, Recipients
-from followup.forms.special_groups import SPECIAL_GROUPS
+from followup.domain.special_groups import SPECIAL_GROUPS
 
 KIND_TITLE = "BÁO CÁO"
 PARTIAL_MARK = "(*)"

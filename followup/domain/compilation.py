@@ -20,10 +20,10 @@ from babel.numbers import format_decimal, format_percent
 
 from followup.domain.config import Directive, Requirement
 from followup.domain.periods import Period
+from followup.domain.special_groups import SPECIAL_GROUPS
 from followup.domain.states import UnitState
+from followup.domain.summaries import ListSummary, ReportSummary, summary_from_json
 from followup.domain.tracking import SlotStatus
-from followup.forms.special_groups import SPECIAL_GROUPS
-from followup.forms.summaries import ListSummary, ReportSummary, summary_from_json
 
 SECTIONS = ("ket_qua", "kho_khan", "de_xuat")  # a report's narrative, as the periodic report form reads it
 REDACTED = "[đã ẩn tên]"

@@ -12,12 +12,12 @@ import hashlib
 import os
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pydantic
@@ -34,8 +34,7 @@ from pydantic import (
     field_validator,
 )
 
-if TYPE_CHECKING:
-    from followup.forms.registry import FormKind
+from followup.domain.form_kinds import FORM_SPECS
 
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
@@ -343,7 +342,7 @@ class Requirement(_Model):
     @field_validator("form")
     @classmethod
     def _registered_form(cls, value: str) -> str:
-        kinds = _form_kinds()
+        kinds = FORM_SPECS
         if value not in kinds:
             raise ValueError(f"unknown form {value!r}; the known forms are: {', '.join(kinds)}")
         return value
@@ -459,13 +458,6 @@ class Directive(_Model):
             if requirement.code == code:
                 return requirement
         raise KeyError(code)
-
-
-def _form_kinds() -> Mapping[str, FormKind]:
-    """The registered form kinds, imported when first needed: the forms package imports this module."""
-    from followup.forms.registry import KINDS
-
-    return KINDS
 
 
 # --------------------------------------------------------------------------- loading and checking
@@ -675,7 +667,7 @@ def _cross_check_directive(loaded: _Loaded, groups: set[str] | None, problems: l
                 problems.append(
                     loaded.problem(("addressees", i), f"unknown group {code!r}; known: {', '.join(sorted(groups))}")
                 )
-    kinds = _form_kinds()
+    kinds = FORM_SPECS
     forms = {str(req.get("code")): str(req.get("form")) for _, req in _items(data, "requirements")}
     seen: set[str] = set()
     for i, req in _items(data, "requirements"):
@@ -747,7 +739,7 @@ def _cross_check_cross_check(
             )
         )
         return
-    kind = _form_kinds().get(forms[of])
+    kind = FORM_SPECS.get(forms[of])
     if kind is None or "equals" not in check:
         return  # an unknown form is reported on the requirement itself
     if not kind.counts:

@@ -11,11 +11,24 @@ requirement of that unit takes a form of the file's kind; the evidence says so.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
-from followup.forms.identity import FormIdentity
-from followup.mail.parse import Envelope
+from followup.domain.identity import FormIdentity
+
+
+class Headers(Protocol):
+    """What matching reads of a message's headers (``followup.mail.parse.Envelope`` has it)."""
+
+    @property
+    def from_addr(self) -> str | None: ...
+
+    @property
+    def references(self) -> Sequence[str]: ...  # In-Reply-To first, then References
+
+    @property
+    def tag(self) -> tuple[str, str] | None: ...  # (directive, unit) of the subject's tracking tag
 
 
 @dataclass(frozen=True)
@@ -54,7 +67,7 @@ class Known:
     own_addresses: frozenset[str]  # the office, data officers: forwarders, never a unit
 
 
-def message_evidence(envelopes: list[Envelope], known: Known) -> list[Evidence]:
+def message_evidence(envelopes: Sequence[Headers], known: Known) -> list[Evidence]:
     """Evidence from the headers of a message and of the messages forwarded inside it."""
     found: list[Evidence] = []
     for env in envelopes:

@@ -17,6 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from followup.domain.config import Requirement
+from followup.domain.form_kinds import CHILDREN_LIST
+from followup.domain.identity import FormIdentity
+from followup.domain.special_groups import SPECIAL_GROUPS, group_choice
+from followup.domain.summaries import ListSummary
 from followup.forms.cells import (
     BadValue,
     Cell,
@@ -30,11 +34,10 @@ from followup.forms.cells import (
     title_key,
     xlsx_tables,
 )
-from followup.forms.identity import CUSTOM_PROPERTY, FONT, VISIBLE_LABEL, FormIdentity, open_package
+from followup.forms.identity import CUSTOM_PROPERTY, FONT, VISIBLE_LABEL, open_package
 from followup.forms.problems import FormProblem, Reading, Severity
 from followup.forms.review import Verdict
-from followup.forms.special_groups import SPECIAL_GROUPS, group_choice, parse_groups
-from followup.forms.summaries import ListSummary
+from followup.forms.special_groups import parse_groups
 
 # --------------------------------------------------------------------------- the form
 
@@ -606,10 +609,8 @@ def summarise(rows: list[ChildRow]) -> ListSummary:
 class ChildrenList:
     """The ``children-list`` form kind."""
 
-    name = "children-list"
-    ext = "xlsx"
-    counts = ListSummary.COUNTS
-    needs_indicators = False
+    spec = CHILDREN_LIST
+    name, ext, counts, needs_indicators = spec.name, spec.ext, spec.counts, spec.needs_indicators
 
     def short_title(self, requirement: Requirement) -> str:
         return "Danh sách trẻ em"

@@ -1,4 +1,4 @@
-"""The identity that lets a returned form be matched to its request, and opening a returned file safely.
+"""Writing the form identity into a file and finding it again, and opening a returned file safely.
 
 A commune fills the form in Excel, LibreOffice or Word, re-saves it, forwards it from another mailbox or
 renames it. So the identity (directive, requirement, period, unit) is written in three places: a custom
@@ -10,55 +10,18 @@ from __future__ import annotations
 
 import io
 import re
-import unicodedata
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import IO
 
 from lxml import etree
 
+from followup.domain.identity import FormIdentity
+
 # --------------------------------------------------------------------------- identity
 
-TOKEN_PREFIX = "followup:v1"
 CUSTOM_PROPERTY = "followup_form"
 VISIBLE_LABEL = "Mã biểu mẫu"
-
-_VALUE = r"[A-Za-z0-9][A-Za-z0-9_.-]*"
-_TOKEN_RE = re.compile(
-    rf"followup\s*:\s*v1\s*;\s*d\s*=\s*(?P<d>{_VALUE})\s*;\s*r\s*=\s*(?P<r>{_VALUE})"
-    rf"\s*;\s*p\s*=\s*(?P<p>{_VALUE})\s*;\s*u\s*=\s*(?P<u>{_VALUE})",
-    re.IGNORECASE,
-)
-
-
-@dataclass(frozen=True)
-class FormIdentity:
-    """Which request a form answers; survives as plain ASCII text wherever a program keeps it."""
-
-    directive: str
-    requirement: str
-    period: str
-    unit: str
-
-    def __post_init__(self) -> None:
-        for name in ("directive", "requirement", "period", "unit"):
-            value = getattr(self, name)
-            if not re.fullmatch(_VALUE, value or ""):
-                raise ValueError(f"{name} {value!r} cannot be part of a form identity; use A-Z 0-9 . _ -")
-
-    def token(self) -> str:
-        return f"{TOKEN_PREFIX};d={self.directive};r={self.requirement};p={self.period};u={self.unit}"
-
-    @classmethod
-    def parse(cls, text: str | None) -> FormIdentity | None:
-        """Find a token anywhere in ``text`` (a cell, a footer, a property); None when there is none."""
-        if not text:
-            return None
-        match = _TOKEN_RE.search(unicodedata.normalize("NFC", str(text)))
-        if not match:
-            return None
-        return cls(match["d"], match["r"], match["p"], match["u"])
 
 
 #: Every form prints in the typeface of Decree 30/2020.

@@ -16,6 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from followup.domain.config import Requirement
+from followup.domain.form_kinds import PERIODIC_REPORT
+from followup.domain.identity import FormIdentity
+from followup.domain.summaries import ReportSummary
 from followup.forms.cells import BadValue, Cell, Table, WordTable, clean, docx_grid, parse_count, title_key, word_blocks
 from followup.forms.identity import (
     CUSTOM_CONTENT_TYPE,
@@ -23,14 +26,12 @@ from followup.forms.identity import (
     CUSTOM_RELATIONSHIP,
     FONT,
     VISIBLE_LABEL,
-    FormIdentity,
     UnreadableForm,
     custom_properties_xml,
     open_package,
 )
 from followup.forms.problems import FormProblem, Reading
 from followup.forms.review import Verdict
-from followup.forms.summaries import ReportSummary
 
 # --------------------------------------------------------------------------- the form
 
@@ -458,10 +459,8 @@ def _fmt(number: int) -> str:
 class PeriodicReport:
     """The ``periodic-report`` form kind."""
 
-    name = "periodic-report"
-    ext = "docx"
-    counts: tuple[str, ...] = ()  # figures, not counts of rows: nothing for a cross-check to compare with
-    needs_indicators = True
+    spec = PERIODIC_REPORT
+    name, ext, counts, needs_indicators = spec.name, spec.ext, spec.counts, spec.needs_indicators
 
     def short_title(self, requirement: Requirement) -> str:
         return "Báo cáo 6 tháng" if requirement.period == "H1" else "Báo cáo năm"

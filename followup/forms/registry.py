@@ -1,7 +1,8 @@
 """The kinds of reply form, by the name a requirement gives in the directive's YAML (``form: children-list``).
 
-Each kind is one module of this package exposing ``KIND``; adding a kind is writing that module and naming
-it in ``_MODULES``. Nothing else in the library switches on a kind's name.
+Each kind is one module of this package exposing ``KIND``; adding a kind is declaring its spec in
+``followup.domain.form_kinds``, writing that module and naming it in ``_MODULES``. Nothing else in the
+library switches on a kind's name.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from types import MappingProxyType
 from typing import Protocol
 
 from followup.domain.config import Requirement
-from followup.forms.identity import FormIdentity
+from followup.domain.form_kinds import FORM_SPECS
+from followup.domain.identity import FormIdentity
 from followup.forms.review import Verdict
 
 
@@ -48,6 +50,8 @@ _MODULES = (
 KINDS: Mapping[str, FormKind] = MappingProxyType(
     {kind.name: kind for kind in (import_module(f"{__package__}.{module}").KIND for module in _MODULES)}
 )
+if set(KINDS) != set(FORM_SPECS):
+    raise RuntimeError(f"form kinds {sorted(KINDS)} do not implement the specs {sorted(FORM_SPECS)} one to one")
 _BY_EXTENSION = {kind.ext: kind for kind in KINDS.values()}
 if len(_BY_EXTENSION) != len(KINDS):
     raise RuntimeError("two form kinds share a file extension; their replies could not be told apart")

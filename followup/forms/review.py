@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from followup.domain.config import Requirement
+from followup.domain.summaries import ListSummary, ReportSummary
 from followup.forms.problems import FormProblem
-from followup.forms.summaries import ListSummary, ReportSummary
 
 if TYPE_CHECKING:  # the kinds import this module
     from followup.forms.children_list import ChildRow

@@ -13,7 +13,7 @@ from pathlib import Path
 from followup.domain.config import Config
 from followup.domain.periods import Period
 from followup.domain.states import MessageKind, Source, SubmissionStatus
-from followup.forms.summaries import summary_from_json
+from followup.domain.summaries import summary_from_json
 from followup.mail.compose import Outgoing, tracking_tag
 from followup.mail.parse import parse_message
 from followup.mail.sender import Sender

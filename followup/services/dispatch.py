@@ -18,9 +18,9 @@ from pathlib import Path
 
 from followup.documents import letter as documents
 from followup.domain.config import Config, Directive, Recipients, Requirement, Unit
+from followup.domain.identity import FormIdentity
 from followup.domain.periods import Due, first_due
 from followup.domain.states import Delivery, MessageKind, MessageStatus
-from followup.forms.identity import FormIdentity
 from followup.forms.prefill import UNIT_CODE, UNIT_NAME, FormTemplate
 from followup.forms.registry import form_filename, kind_of
 from followup.mail.compose import Attachment, Outgoing, digest, tracking_tag

@@ -14,14 +14,15 @@ from pathlib import Path
 
 from followup.documents.libreoffice import LEGACY, convert_legacy
 from followup.domain.config import Config
+from followup.domain.identity import FormIdentity
 from followup.domain.matching import Known, Match, NoMatch, agreed_unit, match, message_evidence
 from followup.domain.periods import Due, Period, due_for, dues
 from followup.domain.states import IncomingStatus, SubmissionStatus
-from followup.forms.identity import FormIdentity, UnreadableForm, read_identity
+from followup.domain.summaries import ListSummary, ReportSummary, summary_from_json
+from followup.forms.identity import UnreadableForm, read_identity
 from followup.forms.problems import FormProblem, problem_record
 from followup.forms.registry import KINDS, kind_for_extension, kind_of
 from followup.forms.review import Verdict, cross_check
-from followup.forms.summaries import ListSummary, ReportSummary, summary_from_json
 from followup.mail import parse as mail_in
 from followup.mail.parse import IncomingFile, parse_message
 from followup.services import answers

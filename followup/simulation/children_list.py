@@ -17,8 +17,8 @@ from typing import Any
 
 from lxml import etree
 
+from followup.domain.special_groups import group_choice
 from followup.forms.children_list import CHILDREN_COLUMNS, CHILDREN_SHEET
-from followup.forms.special_groups import group_choice
 from followup.simulation.ooxml import XML_SPACE, norm, parse_xml, rezip
 from followup.simulation.people import SyntheticChild, birthday, synthetic_children
 

@@ -21,7 +21,7 @@ from email.utils import parsedate_to_datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from followup.forms.identity import FormIdentity
+from followup.domain.identity import FormIdentity
 from followup.simulation.children_list import LIST_ERRORS, break_children_list, fill_children_list
 from followup.simulation.mail import TAG, Original, aware, decoded_name, headers_of, nfc, reply
 from followup.simulation.people import synthetic_children

@@ -38,7 +38,7 @@ from flows.dispatch import send_queued
 from followup import simulation as simulate
 from followup.domain.clock import Clock
 from followup.domain.config import Config, load_config
-from followup.forms.identity import FormIdentity
+from followup.domain.identity import FormIdentity
 from followup.mail.inbox import InboxUnavailable
 from followup.services import clerk
 from followup.services.interpret import ProcessResult

@@ -18,9 +18,10 @@ import pytest
 from docx.oxml.ns import qn
 
 from followup.domain.config import Directive, Requirement
+from followup.domain.identity import FormIdentity
 from followup.forms.cells import parse_count
 from followup.forms.children_list import ChildrenListReading, children_list_xlsx, read_children_list
-from followup.forms.identity import FormIdentity, UnreadableForm, read_identity
+from followup.forms.identity import UnreadableForm, read_identity
 from followup.forms.periodic_report import periodic_report_docx, read_periodic_report
 from followup.forms.problems import FormProblem
 from followup.forms.special_groups import parse_groups

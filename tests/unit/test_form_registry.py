@@ -8,10 +8,11 @@ import json
 import pytest
 
 from followup.domain.config import Config, CrossCheck, Requirement
-from followup.forms.identity import FormIdentity, read_identity
+from followup.domain.identity import FormIdentity
+from followup.domain.summaries import ListSummary, ReportSummary, summary_from_json
+from followup.forms.identity import read_identity
 from followup.forms.registry import KINDS, form_filename, kind_for_extension, kind_named, kind_of
 from followup.forms.review import Verdict, cross_check
-from followup.forms.summaries import ListSummary, ReportSummary, summary_from_json
 
 # --------------------------------------------------------------------------- registry
 

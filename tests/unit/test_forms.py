@@ -15,6 +15,8 @@ import openpyxl
 import pytest
 
 from followup.domain.config import Requirement
+from followup.domain.identity import FormIdentity
+from followup.domain.special_groups import SPECIAL_GROUPS
 from followup.forms.children_list import (
     CHILDREN_COLUMNS,
     CHILDREN_LIST_TITLE,
@@ -23,10 +25,9 @@ from followup.forms.children_list import (
     LIST_SHEET,
     children_list_xlsx,
 )
-from followup.forms.identity import CUSTOM_PROPERTY, FormIdentity, UnreadableForm, read_identity
+from followup.forms.identity import CUSTOM_PROPERTY, UnreadableForm, read_identity
 from followup.forms.periodic_report import periodic_report_docx
 from followup.forms.registry import form_filename
-from followup.forms.special_groups import SPECIAL_GROUPS
 
 ROOT = Path(__file__).resolve().parents[2]
 UNIT = "Ủy ban nhân dân xã Cao Sơn"

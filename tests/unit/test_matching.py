@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from followup.domain.identity import FormIdentity
 from followup.domain.matching import Known, Match, NoMatch, match, message_evidence
-from followup.forms.identity import FormIdentity
 from followup.mail.parse import Envelope
 
 KNOWN = Known(

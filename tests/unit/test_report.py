@@ -40,10 +40,10 @@ from followup.domain.compilation import (
 )
 from followup.domain.config import Config, Directive
 from followup.domain.periods import Period, due_for
+from followup.domain.special_groups import SPECIAL_GROUPS
 from followup.domain.states import Delivery, Source
 from followup.domain.tracking import Fact, slot_status
 from followup.forms.identity import read_identity
-from followup.forms.special_groups import SPECIAL_GROUPS
 from followup.services.dispatch import dispatch
 from followup.services.interpret import Interpreter
 from followup.services.report import ReportResult, default_period, produce

@@ -16,13 +16,14 @@ import pytest
 
 from followup import simulation as sim
 from followup.domain.config import Config, Directive, Requirement
+from followup.domain.identity import FormIdentity
+from followup.domain.special_groups import SPECIAL_GROUPS
 from followup.domain.states import MessageKind
 from followup.forms.children_list import LIST_SHEET, children_list_xlsx, read_children_list
-from followup.forms.identity import CUSTOM_PROPERTY, FormIdentity, read_identity
+from followup.forms.identity import CUSTOM_PROPERTY, read_identity
 from followup.forms.periodic_report import periodic_report_docx, read_periodic_report
 from followup.forms.prefill import UNIT_CODE, UNIT_NAME, prefill
 from followup.forms.registry import form_filename
-from followup.forms.special_groups import SPECIAL_GROUPS
 from followup.mail.compose import Attachment, compose
 from followup.services.dispatch import MailKit, addressed_units, letter_filename, render_letter
 from followup.services.outgoing import message_id
