@@ -384,6 +384,13 @@ def _print_remind(report, product: App) -> None:  # type: ignore[no-untyped-def]
         console.print(f"Công văn đôn đốc: {path}", highlight=False)
     if plan.escalations:
         console.print(f"Leadership told of {len(plan.escalations)} late requirement(s).")
+    for code, units in plan.unreached.items():
+        shown = ", ".join(sorted(units))
+        console.print(
+            f"[yellow]Not reminded:[/] {shown} never received the letter of {code}; "
+            f"send it with: followup dispatch {code} --unit CODE",
+            highlight=False,
+        )
     counts = ", ".join(f"{n} {s}" for s, n in report.counts().items() if n)
     console.print(f"{counts or 'nothing to send today'} — via {report.where}", highlight=False)
 

@@ -77,6 +77,9 @@ class RemindPlan:
     owed: dict[str, list[Owed]] = field(default_factory=dict)  # unit -> what it is reminded of today
     letters: list[LateSlotDue] = field(default_factory=list)
     escalations: list[LateSlotDue] = field(default_factory=list)
+    #: Units that owe a reply but were never sent the letter (a dispatch limited to some units, a failed
+    #: send): no reminder of a letter they never received; the clerk is told to dispatch to them.
+    unreached: dict[str, set[str]] = field(default_factory=dict)  # directive -> units
 
     @property
     def empty(self) -> bool:
@@ -101,6 +104,7 @@ def decide(uow: UnitOfWork, config: Config, as_of: dt.datetime) -> RemindPlan:
         issued = uow.repo.dispatch_of(directive.code)
         if issued is None:
             continue  # the units never received the letter: nothing to remind them of
+        reached = uow.repo.units_reached(issued.id)
         for slot in directive_status(uow, config, directive, as_of):
             due = due_for(directive, directive.requirement(slot.requirement), Period.parse(slot.period), config.tz)
             last = last_day(due)
@@ -108,7 +112,10 @@ def decide(uow: UnitOfWork, config: Config, as_of: dt.datetime) -> RemindPlan:
             if step is None:
                 continue
             owing = tuple(u.unit for u in slot.units if u.state in OWING)
-            for unit in owing:
+            unreached = {unit for unit in owing if unit not in reached}
+            if unreached:
+                plan.unreached.setdefault(directive.code, set()).update(unreached)
+            for unit in (unit for unit in owing if unit in reached):
                 if (directive.code, slot.requirement, slot.period, unit, step.key) not in done and unit not in reminded:
                     plan.owed.setdefault(unit, []).append(Owed(directive.code, slot.requirement, slot.period, step))
             late = LateSlotDue(directive.code, slot.requirement, slot.period, owing, days_late(last, day))

@@ -188,6 +188,18 @@ class Repository:
             )
         )
 
+    def units_reached(self, dispatch_id: int) -> set[str]:
+        """The units the letter of a dispatch has reached (its message sent)."""
+        return set(
+            self.session.scalars(
+                select(OutgoingMessage.unit_code).where(
+                    OutgoingMessage.dispatch_id == dispatch_id,
+                    OutgoingMessage.purpose == MessageKind.DIRECTIVE,
+                    OutgoingMessage.status == MessageStatus.SENT,
+                )
+            )
+        )
+
     def unsent(self, kind: MessageKind) -> list[OutgoingMessage]:
         return list(
             self.session.scalars(

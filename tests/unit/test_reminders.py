@@ -487,6 +487,25 @@ def test_steps_before_the_directive_went_out_are_not_caught_up(tmp_path: Path, c
     assert {o.step.key for items in report.plan.owed.values() for o in items} == {"-1"}
 
 
+def test_units_the_letter_never_reached_are_not_reminded_and_the_clerk_is_told(tmp_path: Path, config: Config):
+    """A dispatch limited to two communes: the others owe the list too, but hear nothing of a letter they
+    never received; the plan names them for the clerk, who sends them the letter."""
+    documents = tmp_path / "documents"
+    directive = config.directive(DIRECTIVE)
+    communes = [u.code for u in config.recipients.units_in(directive.requirement(LIST).from_groups)]
+    uow = fake_uow(tmp_path, fixed_clock(config.tz, at(FIRST, 8).isoformat()))
+    with uow:
+        dispatch(uow, FakeSender(), config, directive, documents, units=communes[:2])
+    walk, sender = Walk(config, uow, {}, set()), FakeSender()
+    report = _run(walk, sender, documents, at(d("17/02"), 7, 30))
+    assert set(report.plan.owed) == set(communes[:2])
+    assert sorted(tuple(m.recipients) for m in sender.sent) == sorted(
+        tuple(u.emails) for u in config.recipients.units if u.code in communes[:2]
+    )
+    assert set(communes[2:]) <= report.plan.unreached[DIRECTIVE]
+    assert not set(communes[:2]) & report.plan.unreached[DIRECTIVE]
+
+
 def test_a_dry_run_says_what_would_go_out_and_records_nothing(tmp_path: Path, config: Config):
     walk, documents = _dispatched_store(tmp_path, config, FIRST)
     sender = FakeSender()
