@@ -25,6 +25,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressC
 from rich.table import Table
 
 from followup.domain.config import Config, ConfigError, Directive
+from followup.i18n import _
 from followup.settings import PROJECT_ROOT, Settings
 
 if TYPE_CHECKING:
@@ -387,8 +388,10 @@ def _print_remind(report, product: App) -> None:  # type: ignore[no-untyped-def]
     for code, units in plan.unreached.items():
         shown = ", ".join(sorted(units))
         console.print(
-            f"[yellow]Not reminded:[/] {shown} never received the letter of {code}; "
-            f"send it with: followup dispatch {code} --unit CODE",
+            _("Not reminded: {units} never received the letter of {directive}; send it with: {command}").format(
+                units=shown, directive=code, command=f"followup dispatch {code} --unit CODE"
+            ),
+            style="yellow",
             highlight=False,
         )
     counts = ", ".join(f"{n} {s}" for s, n in report.counts().items() if n)
