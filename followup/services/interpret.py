@@ -113,6 +113,9 @@ class Interpreter:
                     self.repo.mark_failed(incoming_id, f"{type(exc).__name__} while reading message {incoming_id}")
                     self.uow.commit()
                     result.failed += 1
+        if result.messages:
+            self.repo.settle_accepted()  # a reply another run accepted side by side with ours
+            self.uow.commit()
         return result
 
     def process_one(self, incoming_id: int, result: ProcessResult) -> None:

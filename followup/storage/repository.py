@@ -370,6 +370,35 @@ class Repository:
             .execution_options(synchronize_session=False)
         )
 
+    def settle_accepted(self) -> int:
+        """Where two runs at once each accepted a reply of one slot, the later keeps it; the other is superseded.
+
+        Each run supersedes what was accepted before its batch began; two batches that ran side by side miss
+        each other. This sweep, after a run's last commit, is where the later of them sees both. Returns how
+        many slots it settled (0 but for that race)."""
+        slot = (Submission.directive_code, Submission.requirement_code, Submission.period, Submission.unit_code)
+        doubled = self.session.execute(
+            select(*slot, func.max(Submission.id))
+            .where(Submission.status == SubmissionStatus.ACCEPTED)
+            .group_by(*slot)
+            .having(func.count() > 1)
+        ).all()
+        for directive, requirement, period, unit, latest in doubled:
+            self.session.execute(
+                update(Submission)
+                .where(
+                    Submission.directive_code == directive,
+                    Submission.requirement_code == requirement,
+                    Submission.period == period,
+                    Submission.unit_code == unit,
+                    Submission.status == SubmissionStatus.ACCEPTED,
+                    Submission.id < latest,
+                )
+                .values(status=SubmissionStatus.SUPERSEDED)
+                .execution_options(synchronize_session=False)
+            )
+        return len(doubled)
+
     def waiting_in_triage(self) -> Sequence[tuple[Submission, IncomingMessage]]:
         return self.session.execute(
             select(Submission, IncomingMessage)

@@ -29,7 +29,7 @@ from followup.domain.states import Delivery, IncomingStatus, MessageKind, Messag
 from followup.forms.identity import read_identity
 from followup.services import answers, clerk, outgoing
 from followup.services.dispatch import DispatchReport, dispatch, issue, plan
-from followup.services.interpret import Interpreter
+from followup.services.interpret import Interpreter, ProcessResult
 from followup.services.status import directive_status
 from followup.services.store import own_addresses, store_message, store_new
 from followup.storage.models import (
@@ -670,3 +670,37 @@ def test_a_stored_message_is_interpreted_by_one_run_and_taken_over_when_its_leas
         second.clock = fixed_clock(config.tz, "2023-02-27T08:10:01+07:00")
         result = Interpreter(second, config).process_stored()
         assert result.messages == 1 and result.submissions == {"accepted": 1}
+
+
+def test_two_runs_that_each_accept_a_reply_of_one_slot_side_by_side_leave_the_later_one_accepted(
+    tmp_path: Path, config: Config, outbox: dict[str, bytes]
+) -> None:
+    """Each run reads the accepted slots once a batch: two batches side by side miss each other's acceptance.
+    The sweep at the end of a run leaves one accepted reply per slot, the later one."""
+    store = memory_store()
+    first = fake_uow(tmp_path, fixed_clock(config.tz, COLLECT_AT), store)
+    second = fake_uow(tmp_path, fixed_clock(config.tz, COLLECT_AT), store)
+    original = outbox["XA-CAOSON"]
+    with first, second:
+        first.repo.sync_config(config, first.now())
+        stored = []
+        for n, day in ((2, "2023-02-10"), (3, "2023-02-11")):
+            reply = simulate.reply_email(original, [filled_list(original, children(n, day))], date=at(day))
+            stored.append(store_message(first, reply, Source.IMAP))
+        first.commit()
+        early = Interpreter(first, config)  # neither run has seen an acceptance
+        first.commit()
+        late = Interpreter(second, config)
+        second.commit()
+        early.process_one(stored[0].id, early_result := ProcessResult())
+        late.process_one(stored[1].id, late_result := ProcessResult())
+        assert early_result.submissions == late_result.submissions == {"accepted": 1}
+        assert late.repo.settle_accepted() == 1
+        second.commit()
+        by_status = {s.incoming_id: s.status for s in rows(second, Submission)}
+        assert by_status == {stored[0].id: SubmissionStatus.SUPERSEDED, stored[1].id: SubmissionStatus.ACCEPTED}
+        status = directive_status(second, config, config.directive("2023-child-protection"), at("2023-02-27"))
+        [caoson] = [u for s in status if s.requirement == LIST for u in s.units if u.unit == "XA-CAOSON"]
+        assert caoson.state.value == "on_time"
+        second.commit()
+        assert late.repo.settle_accepted() == 0  # nothing left to settle
