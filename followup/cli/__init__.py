@@ -79,12 +79,13 @@ def main() -> None:
         import click
         from sqlalchemy.exc import OperationalError
 
-        if isinstance(exc, click.exceptions.Exit):
+        if isinstance(exc, click.exceptions.Exit | typer.Exit):
             sys.exit(exc.exit_code)
-        if isinstance(exc, click.ClickException):
+        # recent typer raises its own copy of click's exceptions (a wrong option value, an unknown option)
+        if isinstance(exc, click.ClickException | getattr(typer, "TyperException", click.ClickException)):
             exc.show()
             sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort | KeyboardInterrupt):
+        if isinstance(exc, click.exceptions.Abort | typer.Abort | KeyboardInterrupt):
             err.print("Interrupted.")
             sys.exit(130)
         if DEBUG["on"]:
