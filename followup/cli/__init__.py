@@ -25,6 +25,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressC
 from rich.table import Table
 
 from followup.domain.config import Config, ConfigError, Directive
+from followup.domain.tracking import Only, selected
+from followup.i18n import _
 from followup.settings import PROJECT_ROOT, Settings
 
 if TYPE_CHECKING:
@@ -476,8 +478,9 @@ STATE_VI = {
 UNIT_ROWS = 200  # past this many units a requirement, the unit list is for --json or --all-units
 
 
-def _print_status(slots, product: App, units: bool | None = False) -> None:  # type: ignore[no-untyped-def]
-    """The summary table; with ``units`` the state of each unit too (None: only where there are few)."""
+def _print_status(slots, product: App, units: bool | None = False, only: Only | None = None) -> None:  # type: ignore[no-untyped-def]
+    """The summary table; with ``units`` the state of each unit too (None: only where there are few), or with
+    ``only`` of the units that answer that question."""
     names = {u.code: u.name for u in product.config.recipients.units}
     table = Table(title="Tình hình nộp báo cáo", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     for column in ("Requirement", "Period", "Due"):
@@ -495,16 +498,20 @@ def _print_status(slots, product: App, units: bool | None = False) -> None:  # t
     if units is False:
         return
     for slot in slots:
-        if units is None and slot.expected > UNIT_ROWS:
+        shown = [u for u in slot.units if only is None or selected(u, only)]
+        if units is None and len(shown) > UNIT_ROWS:
             console.print(
-                f"{slot.requirement} {slot.period}: {slot.expected} units; list them with --all-units or --json",
+                f"{slot.requirement} {slot.period}: {len(shown)} units; list them with --all-units or --json",
                 highlight=False,
             )
             continue
-        detail = Table(title=f"{slot.requirement} {slot.period}", title_justify="left", box=box.SIMPLE_HEAD)
+        title = f"{slot.requirement} {slot.period}"
+        if only is not None:
+            title += " — " + _("{only}: {n} of {total} units").format(only=only, n=len(shown), total=slot.expected)
+        detail = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
         for column in ("Unit", "Name", "State", "Received", "Replies"):
             detail.add_column(column)
-        for u in slot.units:
+        for u in shown:
             when = f"{product.clock.local(u.received_at):%d/%m/%Y %H:%M}" if u.received_at else ""
             state = STATE_VI[u.state] + (" [bold red](quá hạn)[/]" if u.overdue else "")
             detail.add_row(u.unit, names.get(u.unit, ""), state, when, str(u.replies))
@@ -521,6 +528,17 @@ def status(
     all_units: Annotated[
         bool, typer.Option("--all-units", help="list every unit, even past 200 units a requirement")
     ] = False,
+    only: Annotated[
+        Only | None,
+        typer.Option(
+            "--only",
+            help=_(
+                "list only these units: missing = nothing accepted and nothing waiting in triage (rejected "
+                "included: those remind reminds); late = accepted after the deadline, or past it with nothing "
+                "accepted; rejected = a reply rejected and no corrected one accepted"
+            ),
+        ),
+    ] = None,
 ) -> None:
     """Who has replied, on time or late, per requirement and period; one row per unit."""
     from followup.services.status import status_json
@@ -536,10 +554,10 @@ def status(
     if as_json:
         names = {u.code: u.name for u in product.config.recipients.units}
         indent = 2 if sys.stdout.isatty() else None  # piped: the C encoder, ten times faster at 10,000 units
-        data = status_json(slots, names, product.config.tz)
+        data = status_json(slots, names, product.config.tz, only)
         sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=indent) + "\n")
         return
-    _print_status(slots, product, units=True if all_units else None)
+    _print_status(slots, product, units=True if all_units else None, only=only)
 
 
 def _period(product: App, d: Directive, requirement: str, period: str | None, on) -> str:  # type: ignore[no-untyped-def]
