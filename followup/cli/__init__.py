@@ -224,6 +224,39 @@ def _directive(config: Config, code: str) -> Directive:
         raise Stop(str(exc.args[0])) from None
 
 
+def _passed_deadlines(product: App, d: Directive, codes: list[str] | None = None) -> bool:
+    """Warn when the letter asks for a reply by a day already over (every unit would be late on receipt);
+    whether it does."""
+    from followup.services.dispatch import addressed_units, passed_requests
+
+    now = product.clock.now()
+    passed = passed_requests(d, addressed_units(d, product.config.recipients, codes), now, product.config.tz)
+    for request in passed:
+        err.print(
+            _(
+                "Warning: the letter asks for {requirement} ({period}) by {date}, which has passed (today is "
+                "{today}): every unit would be late as soon as it receives it."
+            ).format(
+                requirement=request.requirement.code,
+                period=request.due.period,
+                date=f"{request.due.due_date:%d/%m/%Y}",
+                today=f"{now:%d/%m/%Y}",
+            ),
+            style="yellow",
+            markup=False,
+            highlight=False,
+        )
+    if passed:
+        err.print(
+            _("If the date is a mistake, correct the deadline in {file}.").format(
+                file=product.config.root / "directives" / f"{d.code}.yaml"
+            ),
+            markup=False,
+            highlight=False,
+        )
+    return bool(passed)
+
+
 @app.command()
 def check() -> None:
     """Validate recipients.yaml, schedules.yaml, directives and templates; test the database and mail servers."""
@@ -246,6 +279,7 @@ def draft(directive: str) -> None:
 
     product = _product()
     d = _directive(product.config, directive)
+    _passed_deadlines(product, d)
     folder = product.settings.home / "drafts" / d.code
     paths = write_draft(product.config, d, folder, product.clock.today())
     pdf = to_pdf(paths[0], folder)
@@ -263,6 +297,7 @@ def issue(directive: str) -> None:
 
     product = _product()
     d = _directive(product.config, directive)
+    _passed_deadlines(product, d)
     with product.uow() as uow:
         issued = issue_letter(uow, product.config, d, product.settings.documents)
     letter = Path(issued.letter_path)
@@ -284,18 +319,24 @@ def dispatch(
     signed: Annotated[
         Path | None, typer.Option("--signed", help="attach this signed PDF of the issued letter instead of the .docx")
     ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help=_("send even though a deadline the letter asks for has passed"))
+    ] = False,
 ) -> None:
     """Send the directive's letter and forms to every addressed unit, exactly once."""
     from followup.services.dispatch import SignedCopyMismatch, UnknownUnits, addressed_units
 
     if signed is not None and not signed.is_file():
         raise Stop(f"--signed {signed}: no such file; give the path of the signed PDF")
-    product = _flow_app()
+    product = _product()  # what can be refused is refused before Prefect starts
     d = _directive(product.config, directive)
     try:
         total = len(addressed_units(d, product.config.recipients, unit))
     except UnknownUnits as exc:
         raise Stop(str(exc)) from None
+    if _passed_deadlines(product, d, unit) and not (force or dry_run):
+        raise Stop(_("Nothing was sent. To send this letter anyway (a unit added late, say), add --force."))
+    product = _flow_app()
     import flows.dispatch as flow_module
 
     with _stoppable(), _progress("Sending", None if dry_run else total):
