@@ -654,6 +654,9 @@ def triage(
     period: Annotated[str | None, typer.Option("--period")] = None,
     reject: Annotated[int | None, typer.Option("--reject", help="reply number to set aside")] = None,
     reason: Annotated[str, typer.Option("--reason")] = "set aside by the clerk",
+    show: Annotated[
+        int | None, typer.Option("--show", help=_("copy the file(s) of this reply into a folder you can open"))
+    ] = None,
 ) -> None:
     """List replies that could not be matched; assign one to a unit and requirement, or set it aside."""
     from followup.services import clerk
@@ -661,6 +664,11 @@ def triage(
     product = _product()
     with product.uow() as uow:
         try:
+            if show is not None:
+                for path in clerk.show(uow, show, product.settings.home / "triage" / str(show)):
+                    console.print(str(path), highlight=False)
+                console.print(_("Copies only: what the unit sent stays in the store as it came."))
+                return
             if assign is not None:
                 if not (unit and requirement):
                     raise ValueError("--assign needs --unit and --requirement (and --period if not the open one)")
