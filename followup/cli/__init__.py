@@ -14,6 +14,7 @@ import shutil
 import signal
 import sys
 from collections.abc import Callable, Iterator
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -696,6 +697,50 @@ def triage(
     if rows:
         console.print("Assign: followup triage --assign N --unit CODE --requirement CODE [--period P]; "
                       "set aside: followup triage --reject N --reason TEXT")  # fmt: skip
+
+
+class ExportFormat(StrEnum):
+    XLSX = "xlsx"
+    CSV = "csv"
+    BOTH = "both"
+
+    @property
+    def formats(self) -> tuple[str, ...]:
+        return ("xlsx", "csv") if self is ExportFormat.BOTH else (self.value,)
+
+
+@app.command()
+def export(
+    directive: str,
+    period: Annotated[str, typer.Option("--period", "-p", help=_("2023-H1 or 2023"))],
+    with_names: Annotated[
+        bool, typer.Option("--with-names", help=_("also the list of children with their names, only for you"))
+    ] = False,
+    fmt: Annotated[
+        ExportFormat, typer.Option("--format", help=_("xlsx, csv (one file per table) or both"))
+    ] = ExportFormat.XLSX,
+) -> None:
+    """A period's figures per unit and the children's counts per commune and group, for your spreadsheets."""
+    from followup.domain.periods import Period
+    from followup.services.export import export as export_period
+    from followup.services.export import folder_of
+
+    product = _product()
+    d = _directive(product.config, directive)
+    try:
+        chosen = Period.parse(period)
+        with product.uow() as uow:
+            folder = folder_of(product.settings.home, d.code, chosen)
+            paths = export_period(uow, product.config, d, chosen, product.clock.now(), folder, fmt.formats, with_names)
+    except ValueError as exc:
+        raise Stop(str(exc)) from None
+    for path in paths:
+        console.print(str(path), highlight=False)
+    if with_names:
+        console.print(
+            _("The files under restricted/ name children: only you can open them; share them only with the data "
+              "officers, never by ordinary e-mail.")
+        )  # fmt: skip
 
 
 @app.command()
