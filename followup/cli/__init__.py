@@ -22,6 +22,7 @@ import typer
 from dotenv import load_dotenv
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -58,9 +59,26 @@ def _product(settings: Settings | None = None) -> App:
     return bootstrap(settings)
 
 
+def _version(asked: bool) -> None:
+    """`followup --version`: the installed package's version, before anything else is loaded."""
+    if not asked:
+        return
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        shown = version("followup")
+    except PackageNotFoundError:  # a checkout run without installing it
+        from followup import __version__ as shown
+    console.print(f"followup {shown}", highlight=False)
+    raise typer.Exit()
+
+
 @app.callback()
 def _setup(
     debug: Annotated[bool, typer.Option("--debug", help="show the traceback of an unexpected error")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help=_("print the version and stop"))
+    ] = False,
 ) -> None:
     load_dotenv(Path.cwd() / ".env")
     DEBUG["on"] = debug
@@ -600,6 +618,71 @@ def status(
         sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=indent) + "\n")
         return
     _print_status(slots, product, units=True if all_units else None, only=only)
+
+
+@app.command()
+def units(
+    group: Annotated[str | None, typer.Option("--group", "-g", help=_("only the units of this group"))] = None,
+) -> None:
+    """The units of recipients.yaml: code, name, kind, e-mail addresses and groups."""
+    config = _product().config
+    recipients = config.recipients
+    chosen = recipients.units
+    if group is not None:
+        try:
+            name = recipients.group(group).name
+        except KeyError:
+            known = ", ".join(f"{g.code} ({g.name})" for g in recipients.groups)
+            raise Stop(
+                _("unknown group '{group}'; the groups of {file} are: {known}").format(
+                    group=group, file=config.root / "recipients.yaml", known=known
+                )
+            ) from None
+        chosen = recipients.units_in([group])
+    title = _("{n} unit(s)").format(n=len(chosen)) + (f" — {group}: {name}" if group else "")
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
+    for column in (_("Code"), _("Name"), _("Kind"), _("E-mail"), _("Groups")):
+        table.add_column(column, overflow="fold")
+    for u in chosen:
+        table.add_row(u.code, u.name, u.kind.value, ", ".join(u.emails), ", ".join(u.groups))
+    console.print(table, highlight=False)
+
+
+@app.command()
+def directives() -> None:
+    """Each directive: its letter, what it asks back with periods and deadlines, and how many have replied."""
+    product = _product()
+    now = product.clock.now()
+    with product.uow() as uow:
+        for d in product.config.directives.values():
+            issued = uow.repo.dispatch_of(d.code)
+            letter = (
+                _("{kind} no. {number} of {day}").format(
+                    kind=d.kind, number=issued.number.label, day=f"{issued.issued_on:%d/%m/%Y}"
+                )
+                if issued
+                else _("{kind} not issued yet").format(kind=d.kind)
+            )
+            console.print(f"[bold]{escape(d.code)}[/] — V/v {escape(d.subject)} — {escape(letter)}", highlight=False)
+            if not d.requirements:
+                console.print("  " + _("asks for no reply"))
+                continue
+            table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+            for column in (_("Requirement"), _("Title"), _("From"), _("Period"), _("Deadline")):
+                table.add_column(column, overflow="fold")
+            for column in (_("Accepted"), _("Rate"), _("On time")):
+                table.add_column(column, justify="right", no_wrap=True)
+            for slot in _status_slots(uow, product, d, now):
+                req = d.requirement(slot.requirement)
+                due = f"{slot.due_date:%d/%m/%Y}"
+                c = slot.counts()
+                table.add_row(
+                    req.code, req.title, ", ".join(req.from_groups), slot.period,
+                    _("before {date}").format(date=due) if req.before else _("by {date}").format(date=due),
+                    f"{c['accepted']}/{c['expected']}", f"{c['reporting_rate']:.0%}", f"{c['on_time_rate']:.0%}",
+                )  # fmt: skip
+            console.print(table)
+    console.print(_("As of {moment}.").format(moment=f"{now:%d/%m/%Y %H:%M}"), highlight=False)
 
 
 def _period(product: App, d: Directive, requirement: str, period: str | None, on) -> str:  # type: ignore[no-untyped-def]
