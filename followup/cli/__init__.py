@@ -14,6 +14,7 @@ import shutil
 import signal
 import sys
 from collections.abc import Callable, Iterator
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -21,10 +22,12 @@ import typer
 from dotenv import load_dotenv
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from followup.domain.config import Config, ConfigError, Directive
+from followup.domain.tracking import Only, selected
 from followup.i18n import _
 from followup.settings import PROJECT_ROOT, Settings
 
@@ -56,9 +59,26 @@ def _product(settings: Settings | None = None) -> App:
     return bootstrap(settings)
 
 
+def _version(asked: bool) -> None:
+    """`followup --version`: the installed package's version, before anything else is loaded."""
+    if not asked:
+        return
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        shown = version("followup")
+    except PackageNotFoundError:  # a checkout run without installing it
+        from followup import __version__ as shown
+    console.print(f"followup {shown}", highlight=False)
+    raise typer.Exit()
+
+
 @app.callback()
 def _setup(
     debug: Annotated[bool, typer.Option("--debug", help="show the traceback of an unexpected error")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help=_("print the version and stop"))
+    ] = False,
 ) -> None:
     load_dotenv(Path.cwd() / ".env")
     DEBUG["on"] = debug
@@ -80,12 +100,13 @@ def main() -> None:
         import click
         from sqlalchemy.exc import OperationalError
 
-        if isinstance(exc, click.exceptions.Exit):
+        if isinstance(exc, click.exceptions.Exit | typer.Exit):
             sys.exit(exc.exit_code)
-        if isinstance(exc, click.ClickException):
+        # recent typer raises its own copy of click's exceptions (a wrong option value, an unknown option)
+        if isinstance(exc, click.ClickException | getattr(typer, "TyperException", click.ClickException)):
             exc.show()
             sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort | KeyboardInterrupt):
+        if isinstance(exc, click.exceptions.Abort | typer.Abort | KeyboardInterrupt):
             err.print("Interrupted.")
             sys.exit(130)
         if DEBUG["on"]:
@@ -222,6 +243,39 @@ def _directive(config: Config, code: str) -> Directive:
         raise Stop(str(exc.args[0])) from None
 
 
+def _passed_deadlines(product: App, d: Directive, codes: list[str] | None = None) -> bool:
+    """Warn when the letter asks for a reply by a day already over (every unit would be late on receipt);
+    whether it does."""
+    from followup.services.dispatch import addressed_units, passed_requests
+
+    now = product.clock.now()
+    passed = passed_requests(d, addressed_units(d, product.config.recipients, codes), now, product.config.tz)
+    for request in passed:
+        err.print(
+            _(
+                "Warning: the letter asks for {requirement} ({period}) by {date}, which has passed (today is "
+                "{today}): every unit would be late as soon as it receives it."
+            ).format(
+                requirement=request.requirement.code,
+                period=request.due.period,
+                date=f"{request.due.due_date:%d/%m/%Y}",
+                today=f"{now:%d/%m/%Y}",
+            ),
+            style="yellow",
+            markup=False,
+            highlight=False,
+        )
+    if passed:
+        err.print(
+            _("If the date is a mistake, correct the deadline in {file}.").format(
+                file=product.config.root / "directives" / f"{d.code}.yaml"
+            ),
+            markup=False,
+            highlight=False,
+        )
+    return bool(passed)
+
+
 @app.command()
 def check() -> None:
     """Validate recipients.yaml, schedules.yaml, directives and templates; test the database and mail servers."""
@@ -244,6 +298,7 @@ def draft(directive: str) -> None:
 
     product = _product()
     d = _directive(product.config, directive)
+    _passed_deadlines(product, d)
     folder = product.settings.home / "drafts" / d.code
     paths = write_draft(product.config, d, folder, product.clock.today())
     pdf = to_pdf(paths[0], folder)
@@ -261,6 +316,7 @@ def issue(directive: str) -> None:
 
     product = _product()
     d = _directive(product.config, directive)
+    _passed_deadlines(product, d)
     with product.uow() as uow:
         issued = issue_letter(uow, product.config, d, product.settings.documents)
     letter = Path(issued.letter_path)
@@ -282,18 +338,24 @@ def dispatch(
     signed: Annotated[
         Path | None, typer.Option("--signed", help="attach this signed PDF of the issued letter instead of the .docx")
     ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help=_("send even though a deadline the letter asks for has passed"))
+    ] = False,
 ) -> None:
     """Send the directive's letter and forms to every addressed unit, exactly once."""
     from followup.services.dispatch import SignedCopyMismatch, UnknownUnits, addressed_units
 
     if signed is not None and not signed.is_file():
         raise Stop(f"--signed {signed}: no such file; give the path of the signed PDF")
-    product = _flow_app()
+    product = _product()  # what can be refused is refused before Prefect starts
     d = _directive(product.config, directive)
     try:
         total = len(addressed_units(d, product.config.recipients, unit))
     except UnknownUnits as exc:
         raise Stop(str(exc)) from None
+    if _passed_deadlines(product, d, unit) and not (force or dry_run):
+        raise Stop(_("Nothing was sent. To send this letter anyway (a unit added late, say), add --force."))
+    product = _flow_app()
     import flows.dispatch as flow_module
 
     with _stoppable(), _progress("Sending", None if dry_run else total):
@@ -485,8 +547,9 @@ STATE_VI = {
 UNIT_ROWS = 200  # past this many units a requirement, the unit list is for --json or --all-units
 
 
-def _print_status(slots, product: App, units: bool | None = False) -> None:  # type: ignore[no-untyped-def]
-    """The summary table; with ``units`` the state of each unit too (None: only where there are few)."""
+def _print_status(slots, product: App, units: bool | None = False, only: Only | None = None) -> None:  # type: ignore[no-untyped-def]
+    """The summary table; with ``units`` the state of each unit too (None: only where there are few), or with
+    ``only`` of the units that answer that question."""
     names = {u.code: u.name for u in product.config.recipients.units}
     table = Table(title="Tình hình nộp báo cáo", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     for column in ("Requirement", "Period", "Due"):
@@ -504,16 +567,20 @@ def _print_status(slots, product: App, units: bool | None = False) -> None:  # t
     if units is False:
         return
     for slot in slots:
-        if units is None and slot.expected > UNIT_ROWS:
+        shown = [u for u in slot.units if only is None or selected(u, only)]
+        if units is None and len(shown) > UNIT_ROWS:
             console.print(
-                f"{slot.requirement} {slot.period}: {slot.expected} units; list them with --all-units or --json",
+                f"{slot.requirement} {slot.period}: {len(shown)} units; list them with --all-units or --json",
                 highlight=False,
             )
             continue
-        detail = Table(title=f"{slot.requirement} {slot.period}", title_justify="left", box=box.SIMPLE_HEAD)
+        title = f"{slot.requirement} {slot.period}"
+        if only is not None:
+            title += " — " + _("{only}: {n} of {total} units").format(only=only, n=len(shown), total=slot.expected)
+        detail = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
         for column in ("Unit", "Name", "State", "Received", "Replies"):
             detail.add_column(column)
-        for u in slot.units:
+        for u in shown:
             when = f"{product.clock.local(u.received_at):%d/%m/%Y %H:%M}" if u.received_at else ""
             state = STATE_VI[u.state] + (" [bold red](quá hạn)[/]" if u.overdue else "")
             detail.add_row(u.unit, names.get(u.unit, ""), state, when, str(u.replies))
@@ -530,6 +597,17 @@ def status(
     all_units: Annotated[
         bool, typer.Option("--all-units", help="list every unit, even past 200 units a requirement")
     ] = False,
+    only: Annotated[
+        Only | None,
+        typer.Option(
+            "--only",
+            help=_(
+                "list only these units: missing = nothing accepted and nothing waiting in triage (rejected "
+                "included: those remind reminds); late = accepted after the deadline, or past it with nothing "
+                "accepted; rejected = a reply rejected and no corrected one accepted"
+            ),
+        ),
+    ] = None,
 ) -> None:
     """Who has replied, on time or late, per requirement and period; one row per unit."""
     from followup.services.status import status_json
@@ -545,10 +623,75 @@ def status(
     if as_json:
         names = {u.code: u.name for u in product.config.recipients.units}
         indent = 2 if sys.stdout.isatty() else None  # piped: the C encoder, ten times faster at 10,000 units
-        data = status_json(slots, names, product.config.tz)
+        data = status_json(slots, names, product.config.tz, only)
         sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=indent) + "\n")
         return
-    _print_status(slots, product, units=True if all_units else None)
+    _print_status(slots, product, units=True if all_units else None, only=only)
+
+
+@app.command()
+def units(
+    group: Annotated[str | None, typer.Option("--group", "-g", help=_("only the units of this group"))] = None,
+) -> None:
+    """The units of recipients.yaml: code, name, kind, e-mail addresses and groups."""
+    config = _product().config
+    recipients = config.recipients
+    chosen = recipients.units
+    if group is not None:
+        try:
+            name = recipients.group(group).name
+        except KeyError:
+            known = ", ".join(f"{g.code} ({g.name})" for g in recipients.groups)
+            raise Stop(
+                _("unknown group '{group}'; the groups of {file} are: {known}").format(
+                    group=group, file=config.root / "recipients.yaml", known=known
+                )
+            ) from None
+        chosen = recipients.units_in([group])
+    title = _("{n} unit(s)").format(n=len(chosen)) + (f" — {group}: {name}" if group else "")
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
+    for column in (_("Code"), _("Name"), _("Kind"), _("E-mail"), _("Groups")):
+        table.add_column(column, overflow="fold")
+    for u in chosen:
+        table.add_row(u.code, u.name, u.kind.value, ", ".join(u.emails), ", ".join(u.groups))
+    console.print(table, highlight=False)
+
+
+@app.command()
+def directives() -> None:
+    """Each directive: its letter, what it asks back with periods and deadlines, and how many have replied."""
+    product = _product()
+    now = product.clock.now()
+    with product.uow() as uow:
+        for d in product.config.directives.values():
+            issued = uow.repo.dispatch_of(d.code)
+            letter = (
+                _("{kind} no. {number} of {day}").format(
+                    kind=d.kind, number=issued.number.label, day=f"{issued.issued_on:%d/%m/%Y}"
+                )
+                if issued
+                else _("{kind} not issued yet").format(kind=d.kind)
+            )
+            console.print(f"[bold]{escape(d.code)}[/] — V/v {escape(d.subject)} — {escape(letter)}", highlight=False)
+            if not d.requirements:
+                console.print("  " + _("asks for no reply"))
+                continue
+            table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+            for column in (_("Requirement"), _("Title"), _("From"), _("Period"), _("Deadline")):
+                table.add_column(column, overflow="fold")
+            for column in (_("Accepted"), _("Rate"), _("On time")):
+                table.add_column(column, justify="right", no_wrap=True)
+            for slot in _status_slots(uow, product, d, now):
+                req = d.requirement(slot.requirement)
+                due = f"{slot.due_date:%d/%m/%Y}"
+                c = slot.counts()
+                table.add_row(
+                    req.code, req.title, ", ".join(req.from_groups), slot.period,
+                    _("before {date}").format(date=due) if req.before else _("by {date}").format(date=due),
+                    f"{c['accepted']}/{c['expected']}", f"{c['reporting_rate']:.0%}", f"{c['on_time_rate']:.0%}",
+                )  # fmt: skip
+            console.print(table)
+    console.print(_("As of {moment}.").format(moment=f"{now:%d/%m/%Y %H:%M}"), highlight=False)
 
 
 def _period(product: App, d: Directive, requirement: str, period: str | None, on) -> str:  # type: ignore[no-untyped-def]
@@ -604,6 +747,9 @@ def triage(
     period: Annotated[str | None, typer.Option("--period")] = None,
     reject: Annotated[int | None, typer.Option("--reject", help="reply number to set aside")] = None,
     reason: Annotated[str, typer.Option("--reason")] = "set aside by the clerk",
+    show: Annotated[
+        int | None, typer.Option("--show", help=_("copy the file(s) of this reply into a folder you can open"))
+    ] = None,
 ) -> None:
     """List replies that could not be matched; assign one to a unit and requirement, or set it aside."""
     from followup.services import clerk
@@ -611,6 +757,11 @@ def triage(
     product = _product()
     with product.uow() as uow:
         try:
+            if show is not None:
+                for path in clerk.show(uow, show, product.settings.home / "triage" / str(show)):
+                    console.print(str(path), highlight=False)
+                console.print(_("Copies only: what the unit sent stays in the store as it came."))
+                return
             if assign is not None:
                 if not (unit and requirement):
                     raise ValueError("--assign needs --unit and --requirement (and --period if not the open one)")
@@ -638,6 +789,50 @@ def triage(
     if rows:
         console.print("Assign: followup triage --assign N --unit CODE --requirement CODE [--period P]; "
                       "set aside: followup triage --reject N --reason TEXT")  # fmt: skip
+
+
+class ExportFormat(StrEnum):
+    XLSX = "xlsx"
+    CSV = "csv"
+    BOTH = "both"
+
+    @property
+    def formats(self) -> tuple[str, ...]:
+        return ("xlsx", "csv") if self is ExportFormat.BOTH else (self.value,)
+
+
+@app.command()
+def export(
+    directive: str,
+    period: Annotated[str, typer.Option("--period", "-p", help=_("2023-H1 or 2023"))],
+    with_names: Annotated[
+        bool, typer.Option("--with-names", help=_("also the list of children with their names, only for you"))
+    ] = False,
+    fmt: Annotated[
+        ExportFormat, typer.Option("--format", help=_("xlsx, csv (one file per table) or both"))
+    ] = ExportFormat.XLSX,
+) -> None:
+    """A period's figures per unit and the children's counts per commune and group, for your spreadsheets."""
+    from followup.domain.periods import Period
+    from followup.services.export import export as export_period
+    from followup.services.export import folder_of
+
+    product = _product()
+    d = _directive(product.config, directive)
+    try:
+        chosen = Period.parse(period)
+        with product.uow() as uow:
+            folder = folder_of(product.settings.home, d.code, chosen)
+            paths = export_period(uow, product.config, d, chosen, product.clock.now(), folder, fmt.formats, with_names)
+    except ValueError as exc:
+        raise Stop(str(exc)) from None
+    for path in paths:
+        console.print(str(path), highlight=False)
+    if with_names:
+        console.print(
+            _("The files under restricted/ name children: only you can open them; share them only with the data "
+              "officers, never by ordinary e-mail.")
+        )  # fmt: skip
 
 
 @app.command()

@@ -35,6 +35,7 @@ from pydantic import (
 )
 
 from followup.domain.form_kinds import FORM_SPECS
+from followup.i18n import _
 
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
@@ -539,11 +540,59 @@ def _read_yaml(path: Path, problems: list[Problem]) -> _Loaded | None:
     try:
         data = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark else None
-        problems.append(Problem(str(path), "", f"not valid YAML: {getattr(exc, 'problem', exc)}", line))
+        line, cause = syntax_error(text, exc)
+        problems.append(Problem(str(path), "", _("not valid YAML: {cause}").format(cause=cause), line))
         return None
     return _Loaded(data, text, str(path))
+
+
+def syntax_error(text: str, exc: yaml.YAMLError) -> tuple[int | None, str]:
+    """The line of a YAML syntax error and, for the mistakes people make by hand (a tab for indentation, a
+    colon and a space inside a text, a quote or a bracket left open), its cause and fix in plain words."""
+    problem = str(getattr(exc, "problem", None) or exc)
+    context = str(getattr(exc, "context", None) or "")
+    mark, opened = getattr(exc, "problem_mark", None), getattr(exc, "context_mark", None)
+    lines = text.splitlines()
+
+    def source(m: Any) -> str:
+        return lines[m.line] if m is not None and m.line < len(lines) else ""
+
+    line = mark.line + 1 if mark is not None else None
+    if "\t" in re.match(r"^\s*", source(mark))[0] or "tab" in problem:  # type: ignore[index]
+        return line, _(
+            "this line is indented with a tab; YAML indents with spaces only: replace the tab with spaces, "
+            "lined up with the lines above"
+        )
+    if "quoted scalar" in context and opened is not None:
+        quote = source(opened)[opened.column : opened.column + 1] or '"'
+        return opened.line + 1, _(
+            "the text opened with {quote} on this line is never closed; end it with {quote} where the text ends "
+            "(or remove the quote)"
+        ).format(quote=quote)
+    if problem.startswith("mapping values are not allowed"):
+        return line, _(
+            "a colon followed by a space inside a text makes YAML read a new field; put the whole text in "
+            "double quotes, e.g. {example}"
+        ).format(example=_quoted_example(source(mark)))
+    if context.startswith(("while parsing a flow sequence", "while parsing a flow mapping")) and opened is not None:
+        bracket = source(opened)[opened.column : opened.column + 1] or "["
+        closing = {"[": "]", "{": "}"}.get(bracket, "]")
+        return opened.line + 1, _(
+            "the list opened with {bracket} on this line is never closed; end it with {closing}, and put a text "
+            "that holds a comma or a colon in double quotes"
+        ).format(bracket=bracket, closing=closing)
+    return line, _("{problem}; check the indentation (spaces) of this line and the one above it").format(
+        problem=problem
+    )
+
+
+def _quoted_example(source: str) -> str:
+    """The line as it should be written: ``title: Báo cáo: kết quả`` becomes ``title: "Báo cáo: kết quả"``."""
+    match = re.match(r"^\s*(-\s+)?([^:\s][^:]*):\s+(.*?)\s*$", source)
+    if not match:
+        return 'title: "Báo cáo: kết quả"'
+    dash, key, value = match[1] or "", match[2], match[3].replace('"', '\\"')
+    return f'{dash}{key}: "{value}"'
 
 
 def _validate(model: type[BaseModel], loaded: _Loaded, problems: list[Problem]) -> Any:
@@ -555,6 +604,12 @@ def _validate(model: type[BaseModel], loaded: _Loaded, problems: list[Problem]) 
             message = err["msg"].removeprefix("Value error, ")
             if err["type"] == "missing":
                 message = "is required but missing"
+            elif err["type"] == "string_type" and isinstance(err["input"], dict) and len(err["input"]) == 1:
+                [(key, value)] = err["input"].items()
+                message = _(
+                    "this text holds a colon followed by a space, so YAML read it as a field '{key}'; put the whole "
+                    'text in double quotes, e.g. "{key}: {value}"'
+                ).format(key=key, value=value)
             elif err["type"] == "extra_forbidden":
                 message = "is not a known field; check its spelling"
             problems.append(loaded.problem(loc, message))

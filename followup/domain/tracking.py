@@ -10,11 +10,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from followup.domain.periods import Due
 from followup.domain.states import SubmissionStatus
 from followup.domain.states import UnitState as State
+
+OWING = (State.MISSING, State.REJECTED)  # a reply in triage waits for the clerk, not for the unit
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,23 @@ class SlotStatus:
             "reporting_rate": round(self.reporting_rate, 4),
             "on_time_rate": round(self.on_time_rate, 4),
         }
+
+
+class Only(StrEnum):
+    """The units the clerk asks to see (``followup status --only``), in the words of the question."""
+
+    MISSING = "missing"  # still owe a reply: nothing accepted, nothing waiting in triage (rejected included)
+    LATE = "late"  # the deadline caught them: accepted after it, or still owing a reply past it
+    REJECTED = "rejected"  # their reply was rejected and no corrected one was accepted
+
+
+def selected(unit: UnitState, only: Only) -> bool:
+    """Whether a unit answers the clerk's question; a reply waiting in triage is the clerk's, not the unit's."""
+    if only is Only.MISSING:
+        return unit.state in OWING
+    if only is Only.LATE:
+        return unit.state == State.LATE or (unit.state in OWING and unit.overdue)
+    return unit.state == State.REJECTED
 
 
 def slot_status(

@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import re
 from collections.abc import Sequence
 from email.message import EmailMessage
 from pathlib import Path
 
+from followup.documents.annex import write_private
 from followup.documents.libreoffice import LEGACY, convert_legacy
 from followup.domain.config import Config
 from followup.domain.matching import Match
 from followup.domain.states import IncomingStatus, Source, SubmissionStatus
+from followup.i18n import _
 from followup.mail.compose import tracking_tag
+from followup.mail.parse import safe_filename
 from followup.services import answers
 from followup.services.interpret import Interpreter
 from followup.services.store import store_message
@@ -95,6 +99,24 @@ def reject(uow: UnitOfWork, submission_id: int, reason: str) -> Submission:
     waiting.decided_at = uow.now()
     uow.commit()
     return waiting
+
+
+def show(uow: UnitOfWork, submission_id: int, folder: Path) -> list[Path]:
+    """Copies of a triaged reply for the clerk to open: its file under its own name, and the message it came
+    in (its text often says whose it is). The stored bytes stay where they are, unchanged; the copies are the
+    clerk's alone (0600 in a 0700 folder), since a list names children."""
+    waiting = _waiting(uow, submission_id)
+    incoming = uow.repo.incoming(waiting.incoming_id)
+    assert incoming is not None
+    copies = [(_("message {n}.eml").format(n=submission_id), Path(incoming.raw_path))]
+    if waiting.attachment_path:
+        copies.insert(0, (openable_name(waiting.attachment_name), Path(waiting.attachment_path)))
+    return [write_private(folder / name, source.read_bytes()) for name, source in copies]
+
+
+def openable_name(name: str | None) -> str:
+    """A unit's file name that every file system accepts (Windows too, on a shared folder) and the clerk knows."""
+    return re.sub(r'[:*?"<>|]', "_", safe_filename(name)).rstrip(" .") or safe_filename(None)
 
 
 def waiting_in_triage(uow: UnitOfWork) -> list[tuple[Submission, IncomingMessage]]:

@@ -85,6 +85,15 @@ def requests_for(directive: Directive, unit: Unit, on: dt.date, tz: dt.tzinfo) -
     ]
 
 
+def passed_requests(directive: Directive, units: Sequence[Unit], now: dt.datetime, tz: dt.tzinfo) -> list[Request]:
+    """What a letter sent at ``now`` to ``units`` would ask for by a last day already over: every unit would
+    be late on receiving it, so the clerk hears of it before drafting, issuing or sending."""
+    groups = {group for unit in units for group in unit.groups}
+    asked = (Request(req, first_due(directive, req, now.date(), tz)) for req in directive.requirements
+             if groups.intersection(req.from_groups))  # fmt: skip
+    return [request for request in asked if now >= request.due.cutoff]
+
+
 def letter_filename(directive: Directive, number_label: str, ext: str = "docx") -> str:
     return f"{directive.kind} số {number_label.replace('/', '-')}.{ext}"
 

@@ -30,7 +30,7 @@ from followup.domain.reminders import (
     threshold_reached,
 )
 from followup.domain.states import Delivery, MessageKind, MessageStatus
-from followup.domain.states import UnitState as State
+from followup.domain.tracking import OWING
 from followup.mail.compose import Attachment, Outgoing, tracking_tag
 from followup.mail.sender import Sender
 from followup.mail.templates import EscalationMail, LateSlot, ReminderItem, ReminderMail
@@ -41,7 +41,6 @@ from followup.services.status import directive_status
 from followup.storage.models import Dispatch, OutgoingMessage, Reminder
 from followup.storage.uow import UnitOfWork
 
-OWING = (State.MISSING, State.REJECTED)  # a reply in triage waits for the clerk, not for the unit
 FOLLOW_UP = "follow-up"  # the register's word for a công văn đôn đốc
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from followup.domain.config import Config, Directive
 from followup.domain.periods import Due, Period, due_for, dues
-from followup.domain.tracking import Fact, SlotStatus, slot_status
+from followup.domain.tracking import Fact, Only, SlotStatus, selected, slot_status
 from followup.storage.uow import UnitOfWork
 
 
@@ -72,8 +72,11 @@ def with_unplaced(facts: dict[str, list[Fact]], unplaced: dict[str, list[Fact]],
     return merged
 
 
-def status_json(slots: list[SlotStatus], names: dict[str, str], tz: dt.tzinfo) -> dict[str, Any]:
-    """The documented JSON shape of `followup status --json` (see README)."""
+def status_json(
+    slots: list[SlotStatus], names: dict[str, str], tz: dt.tzinfo, only: Only | None = None
+) -> dict[str, Any]:
+    """The documented JSON shape of `followup status --json` (see README); ``only`` narrows the units listed,
+    not the counts."""
     return {
         "as_of": slots[0].as_of.isoformat() if slots else None,
         "slots": [
@@ -93,6 +96,7 @@ def status_json(slots: list[SlotStatus], names: dict[str, str], tz: dt.tzinfo) -
                         "overdue": u.overdue,
                     }
                     for u in s.units
+                    if only is None or selected(u, only)
                 ],
             }
             for s in slots

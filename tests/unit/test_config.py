@@ -244,3 +244,36 @@ def test_cross_check_mistakes_are_named_with_their_line(workdir: Path):
         problem = next((p for p in problems if message in p), None)
         assert problem is not None, (message, problems)
         assert shown in _line_of(path, problem)
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "words"),
+    [
+        ("timezone: Asia/Ho_Chi_Minh\nflows:\n\tcollect: '0 8 * * *'\n", 3, "indented with a tab"),
+        ("flows:\n  collect: '0 8 * * *'\n\t remind: '0 9 * * *'\n", 3, "indented with a tab"),
+        ("timezone: Asia/Ho_Chi_Minh\ndays_off: []\nflows:\n  collect: Lưu ý: 8 giờ\n", 4,
+         'a colon followed by a space inside a text makes YAML read a new field; put the whole text in double '
+         'quotes, e.g. collect: "Lưu ý: 8 giờ"'),
+        ('timezone: "Asia/Ho_Chi_Minh\nflows: {}\nreminders: {}\n', 1,
+         'the text opened with " on this line is never closed'),
+        ("timezone: Asia/Ho_Chi_Minh\ndays_off: [2023-05-02, 2023-09-01\nflows: {}\n", 2,
+         "the list opened with [ on this line is never closed; end it with ]"),
+    ],
+)  # fmt: skip
+def test_a_yaml_slip_names_its_line_the_cause_and_the_fix(workdir: Path, text: str, line: int, words: str):
+    path = workdir / "schedules.yaml"
+    path.write_text(text, encoding="utf-8")
+    (problem,) = problems_of(workdir)
+    assert problem.startswith(f"{path}:{line}: not valid YAML: ")
+    assert words in problem
+
+
+def test_a_colon_in_a_list_item_is_named_as_the_text_it_should_be(workdir: Path):
+    path = workdir / "directives" / "2023-child-protection.yaml"
+    text = path.read_text(encoding="utf-8")
+    text = text.replace('lines: [Như trên, "CT, PCT UBND huyện", "Lưu: VT"]', "lines:\n    - Như trên\n    - Lưu: VT")
+    path.write_text(text, encoding="utf-8")
+    (problem,) = problems_of(workdir)
+    line = 1 + text.splitlines().index("    - Lưu: VT")
+    assert problem.startswith(f"{path}:{line}: distribution.lines[1]: ")
+    assert "YAML read it as a field 'Lưu'; put the whole text in double quotes, e.g. \"Lưu: VT\"" in problem

@@ -6,7 +6,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from followup.domain.periods import Due, Period
-from followup.domain.tracking import Fact, slot_status
+from followup.domain.tracking import Fact, Only, selected, slot_status
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 DUE = Due("danh-sach-tre-em", Period(2023), dt.date(2023, 2, 20), dt.datetime(2023, 2, 21, tzinfo=TZ))
@@ -58,3 +58,17 @@ def test_as_of_before_the_deadline_sees_only_what_had_arrived():
         "G": "missing",
     }
     assert status.counts()["overdue"] == 0  # nobody is late before the deadline
+
+
+def test_only_picks_the_units_that_answer_the_clerks_question():
+    def picked(only: Only, moment: dt.datetime) -> set[str]:
+        return {u.unit for u in slot_status("d", DUE, list(FACTS), FACTS, moment).units if selected(u, only)}
+
+    # after the deadline: C's reply was rejected, F and G sent nothing (G's was set aside); E's scan waits for the
+    # clerk, so E owes nothing yet; B's correction came after the deadline
+    assert picked(Only.MISSING, at(28)) == {"C", "F", "G"}
+    assert picked(Only.REJECTED, at(28)) == {"C"}
+    assert picked(Only.LATE, at(28)) == {"B", "C", "F", "G"}
+    # before it, nobody is late yet, though some still owe (E's scan has not come yet)
+    assert picked(Only.LATE, at(16)) == set()
+    assert picked(Only.MISSING, at(16)) == {"B", "C", "E", "F", "G"}
