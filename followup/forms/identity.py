@@ -12,7 +12,7 @@ import io
 import re
 import unicodedata
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from typing import IO
 
@@ -101,6 +101,20 @@ class UnreadableForm(Exception):
         super().__init__(message_vi)
 
 
+def over_ratio(info: zipfile.ZipInfo) -> bool:
+    """A part past 1 MB that inflates more than MAX_RATIO times: the mark of a zip bomb."""
+    return info.file_size > 1024 * 1024 and info.file_size > MAX_RATIO * max(info.compress_size, 1)
+
+
+def package_type(names: Collection[str]) -> str | None:
+    """The type ("xlsx" or "docx") of an Office Open XML package by its parts; None for any other zip."""
+    if "xl/workbook.xml" in names:
+        return "xlsx"
+    if "word/document.xml" in names:
+        return "docx"
+    return None
+
+
 def open_package(data: bytes, filename: str = "") -> tuple[str, zipfile.ZipFile]:
     """Check an OOXML file before any parser sees it; return ("xlsx"|"docx", the open zip)."""
     if data[:4] == OLE2_MAGIC[:4]:
@@ -137,16 +151,12 @@ def open_package(data: bytes, filename: str = "") -> tuple[str, zipfile.ZipFile]
         total += info.file_size
         if total > MAX_UNCOMPRESSED:
             raise bomb
-        if info.file_size > 1024 * 1024 and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+        if over_ratio(info):
             raise bomb
         if info.flag_bits & 0x1:
             raise UnreadableForm(f'Tệp "{filename}" đã được mã hóa. Vui lòng gửi lại tệp không đặt mật khẩu.')
-    names = set(zf.namelist())
-    if "xl/workbook.xml" in names:
-        kind = "xlsx"
-    elif "word/document.xml" in names:
-        kind = "docx"
-    else:
+    kind = package_type(set(zf.namelist()))
+    if kind is None:
         raise UnreadableForm(
             f'Tệp "{filename}" không phải bảng tính Excel (.xlsx) hay văn bản Word (.docx). Vui lòng gửi '
             "lại đúng biểu mẫu đã nhận."
