@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from zoneinfo import ZoneInfo
+
 import pytest
 
 from followup.domain.config import Directive, Requirement
@@ -9,13 +12,16 @@ from followup.forms.children_list import children_list_xlsx
 from followup.forms.identity import MAX_ENTRIES, MAX_RATIO, OLE2_MAGIC, FormIdentity, read_identity
 from followup.forms.periodic_report import periodic_report_docx
 from followup.forms.recognize import MAX_DEPTH, file_type, looks_like_document, unpack
+from followup.mail.parse import parse_message
 from followup.simulation import archive
+from followup.simulation.mail import Attached, reply_email
 
 MiB = 1024 * 1024
 LIST_ID = FormIdentity("2023-child-protection", "danh-sach-tre-em", "2023", "XA-CAOSON")
 REPORT_ID = FormIdentity("2023-child-protection", "bao-cao-6-thang", "2023-H1", "XA-CAOSON")
 PDF = b"%PDF-1.4\n" + bytes(range(256)) * 4
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(200)
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @pytest.fixture(scope="module")
@@ -159,3 +165,38 @@ def test_an_archive_with_nothing_in_it_is_left_for_the_clerk() -> None:
     for packed in (archive([]), archive([("__MACOSX/._a.xlsx", b"x"), ("thu-muc/", b"")])):
         [closed] = unpack(packed)
         assert closed.problem and "without any file" in closed.problem
+
+
+# --------------------------------------------------------------------------- which parts of a message are files
+
+ORIGINAL = (
+    b"From: =?utf-8?q?V=C4=83n_th=C6=B0?= <vanthu@bachthong.example>\r\nTo: ubnd@caoson.bachthong.example\r\n"
+    b"Subject: [FU:2023-child-protection:XA-CAOSON] Danh sach\r\nMessage-ID: <dispatch.1@bachthong.example>\r\n\r\n."
+)
+AT = dt.datetime(2023, 2, 10, 9, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
+
+
+def test_a_form_sent_unnamed_or_mislabelled_is_a_file_and_a_logo_a_body_a_signature_are_not(
+    blank_list: bytes,
+) -> None:
+    raw = reply_email(
+        ORIGINAL,
+        [
+            Attached(blank_list, None, "inline", XLSX_TYPE),  # Apple Mail: inline, no name
+            Attached(blank_list, None, ""),  # no name, no Content-Disposition, octet-stream
+            Attached(blank_list, None, "", "text/plain"),  # labelled as text
+            Attached(blank_list, None, "inline", "image/png"),  # labelled as a picture
+            Attached(PDF, "Danh sách (bản chụp).pdf", "inline"),  # a named inline file stays a file
+        ],
+        date=AT,
+        logo=PNG,
+        signed=True,
+    )
+    files = parse_message(raw).files
+    assert [(f.name, f.data) for f in files] == [("tep-dinh-kem", blank_list)] * 4 + [("Danh sách (bản chụp).pdf", PDF)]
+
+
+def test_a_plain_reply_with_a_logo_and_a_signature_carries_only_its_form(blank_list: bytes) -> None:
+    raw = reply_email(ORIGINAL, [("Danh sách trẻ em.xlsx", blank_list)], date=AT, logo=PNG, signed=True)
+    assert [(f.name, f.data) for f in parse_message(raw).files] == [("Danh sách trẻ em.xlsx", blank_list)]
+    assert b"smime.p7s" in raw and b"Content-ID: <image001.png" in raw  # the parts are there, and left out
