@@ -27,3 +27,15 @@ CHILDREN_LIST = FormSpec("children-list", "xlsx", ListSummary.COUNTS, needs_indi
 PERIODIC_REPORT = FormSpec("periodic-report", "docx", (), needs_indicators=True)
 
 FORM_SPECS: Mapping[str, FormSpec] = MappingProxyType({s.name: s for s in (CHILDREN_LIST, PERIODIC_REPORT)})
+
+
+#: How the bytes of a returned form begin, whatever its name: an OOXML package (.xlsx, .docx) or any zip, and
+#: the OLE2 compound file of the legacy formats (.xls, .doc).
+ZIP_MAGIC = b"PK\x03\x04"
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def looks_like_document(data: bytes) -> bool:
+    """Whether bytes begin as a zip (.xlsx, .docx, .zip) or an OLE2 file (.xls, .doc) does: a file the unit sent,
+    whatever the message part carrying it claims to be (a body, a picture)."""
+    return data.startswith((ZIP_MAGIC, OLE2_MAGIC))

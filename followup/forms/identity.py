@@ -11,11 +11,12 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import IO
 
 from lxml import etree
 
+from followup.domain.form_kinds import OLE2_MAGIC
 from followup.domain.identity import FormIdentity
 
 # --------------------------------------------------------------------------- identity
@@ -52,7 +53,6 @@ MAX_INPUT_BYTES = 30 * 1024 * 1024
 MAX_UNCOMPRESSED = 50 * 1024 * 1024
 MAX_ENTRIES = 5000
 MAX_RATIO = 200  # deflated XML rarely beats 100:1; zip bombs reach 1000:1
-OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ENCRYPTION_MARK = "EncryptionInfo".encode("utf-16-le")
 
 
@@ -62,6 +62,20 @@ class UnreadableForm(Exception):
     def __init__(self, message_vi: str):
         self.message_vi = message_vi
         super().__init__(message_vi)
+
+
+def over_ratio(info: zipfile.ZipInfo) -> bool:
+    """A part past 1 MB that inflates more than MAX_RATIO times: the mark of a zip bomb."""
+    return info.file_size > 1024 * 1024 and info.file_size > MAX_RATIO * max(info.compress_size, 1)
+
+
+def package_type(names: Collection[str]) -> str | None:
+    """The type ("xlsx" or "docx") of an Office Open XML package by its parts; None for any other zip."""
+    if "xl/workbook.xml" in names:
+        return "xlsx"
+    if "word/document.xml" in names:
+        return "docx"
+    return None
 
 
 def open_package(data: bytes, filename: str = "") -> tuple[str, zipfile.ZipFile]:
@@ -100,16 +114,12 @@ def open_package(data: bytes, filename: str = "") -> tuple[str, zipfile.ZipFile]
         total += info.file_size
         if total > MAX_UNCOMPRESSED:
             raise bomb
-        if info.file_size > 1024 * 1024 and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+        if over_ratio(info):
             raise bomb
         if info.flag_bits & 0x1:
             raise UnreadableForm(f'Tệp "{filename}" đã được mã hóa. Vui lòng gửi lại tệp không đặt mật khẩu.')
-    names = set(zf.namelist())
-    if "xl/workbook.xml" in names:
-        kind = "xlsx"
-    elif "word/document.xml" in names:
-        kind = "docx"
-    else:
+    kind = package_type(set(zf.namelist()))
+    if kind is None:
         raise UnreadableForm(
             f'Tệp "{filename}" không phải bảng tính Excel (.xlsx) hay văn bản Word (.docx). Vui lòng gửi '
             "lại đúng biểu mẫu đã nhận."

@@ -3,6 +3,8 @@
 Pure functions over the raw bytes. A forwarded message (``message/rfc822``) is opened and its own
 sender, subject and threading headers count as evidence, since the forwarder is usually the clerk.
 File names come from outside: only their last path part is kept, cleaned of control characters.
+Every part is a file the unit sent except the message's own text, the pictures of its HTML and the signature
+of a signed message; and even those are when their bytes are a document's (mail clients label parts wrongly).
 """
 
 from __future__ import annotations
@@ -19,9 +21,12 @@ import unicodedata
 from dataclasses import dataclass, field
 from email.message import Message
 
+from followup.domain.form_kinds import looks_like_document
+
 MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
 _TAG = re.compile(r"\[FU:([A-Za-z0-9][A-Za-z0-9_.-]*):([A-Za-z0-9][A-Za-z0-9_-]*)\]")
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+_SIGNATURES = frozenset({"application/pkcs7-signature", "application/x-pkcs7-signature", "application/pgp-signature"})
 
 
 @dataclass(frozen=True)
@@ -197,11 +202,12 @@ def _walk(part: Message, files: list[IncomingFile], forwarded: list[Envelope], d
         disposition = part.get_content_disposition()
     except Exception:  # a malformed Content-Disposition: keep the part, without its name
         filename, disposition = None, "attachment"
-    if _header(part, "Content-ID") and disposition != "attachment" and content_type.startswith("image/"):
-        return  # a picture inside the HTML body (a signature, a logo), not a file the unit sent
-    if filename or disposition == "attachment" or not content_type.startswith("text/"):
-        try:
-            data = part.get_payload(decode=True) or b""
-        except Exception:  # a broken transfer encoding: keep what the raw message holds, skip the part
-            return
-        files.append(IncomingFile(safe_filename(filename), data, content_type))
+    logo = bool(_header(part, "Content-ID")) and disposition != "attachment" and content_type.startswith("image/")
+    body = not filename and disposition != "attachment" and content_type.startswith("text/")
+    try:
+        data = part.get_payload(decode=True) or b""
+    except Exception:  # a broken transfer encoding: keep what the raw message holds, skip the part
+        return
+    if (logo or body or content_type in _SIGNATURES) and not looks_like_document(data):
+        return  # the message's own text, a picture inside its HTML (a logo), the signature of a signed message
+    files.append(IncomingFile(safe_filename(filename), data, content_type))

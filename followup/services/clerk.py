@@ -18,6 +18,7 @@ from followup.documents.libreoffice import LEGACY, convert_legacy
 from followup.domain.config import Config
 from followup.domain.matching import Match
 from followup.domain.states import IncomingStatus, Source, SubmissionStatus
+from followup.forms.recognize import file_type
 from followup.i18n import _
 from followup.mail.compose import tracking_tag
 from followup.mail.parse import safe_filename
@@ -79,7 +80,7 @@ def assign(
     assert incoming is not None
     data = Path(waiting.attachment_path).read_bytes()
     name = waiting.attachment_name or "tep"
-    ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    ext = file_type(data) or (name.rsplit(".", 1)[-1].lower() if "." in name else "")
     if ext in LEGACY:
         data, ext = convert_legacy(data, ext) or data, LEGACY[ext]
     found = Match(directive, requirement, period, unit, (*waiting.evidence, "assigned by the clerk"))

@@ -21,6 +21,7 @@ from followup.domain.states import IncomingStatus, SubmissionStatus
 from followup.domain.summaries import ListSummary, ReportSummary, summary_from_json
 from followup.forms.identity import UnreadableForm, read_identity
 from followup.forms.problems import FormProblem, problem_record
+from followup.forms.recognize import unpack
 from followup.forms.registry import KINDS, kind_for_extension, kind_of
 from followup.forms.review import Verdict, cross_check
 from followup.mail import parse as mail_in
@@ -139,24 +140,44 @@ class Interpreter:
             return [
                 self.triage(incoming, None, evidence_texts(evidence), "message without attachment", force, unit, slot)
             ]
-        return [self.take_file(incoming, file, evidence, force) for file in files]
+        return [sub for file in files for sub in self.take(incoming, file, evidence, force)]
+
+    def take(
+        self, incoming: IncomingMessage, file: IncomingFile, evidence: list, force: Match | None
+    ) -> list[Submission]:
+        """One file of a message: the file itself or, for an archive, each file in it, named after the archive."""
+        if len(file.data) > mail_in.MAX_ATTACHMENT_BYTES:
+            return [
+                self.unreadable(
+                    incoming, file, evidence_texts(evidence), evidence, force, file.ext,
+                    f'Tệp "{file.name}" lớn hơn {mail_in.MAX_ATTACHMENT_BYTES // (1024 * 1024)} MB; vui lòng bỏ '
+                    "hình ảnh không cần thiết hoặc chia nhỏ rồi gửi lại.",
+                )
+            ]  # fmt: skip
+        taken = []
+        for found in unpack(file.data):
+            name = " › ".join([file.name, *(mail_in.safe_filename(part) for part in found.path)])
+            inner = IncomingFile(name, found.data, file.content_type if not found.path else "")
+            if found.problem is None:
+                taken.append(self.take_file(incoming, inner, found.type, evidence, force))
+            else:
+                unit, texts = agreed_unit(evidence), evidence_texts(evidence)
+                hint = self.hint(unit, None, evidence)
+                taken.append(self.triage(incoming, inner, texts, found.problem, force, unit, hint, found.type))
+        return taken
 
     def take_file(
-        self, incoming: IncomingMessage, file: IncomingFile, evidence: list, force: Match | None
+        self, incoming: IncomingMessage, file: IncomingFile, known: str | None, evidence: list, force: Match | None
     ) -> Submission:
+        """One file, known by what its bytes are (``known``), else by its name: matched, read and checked."""
         texts = evidence_texts(evidence)
-        if len(file.data) > mail_in.MAX_ATTACHMENT_BYTES:
-            return self.unreadable(
-                incoming, file, texts, evidence, force,
-                f'Tệp "{file.name}" lớn hơn {mail_in.MAX_ATTACHMENT_BYTES // (1024 * 1024)} MB; vui lòng bỏ hình ảnh '
-                "không cần thiết hoặc chia nhỏ rồi gửi lại.",
-            )  # fmt: skip
-        data, ext = file.data, file.ext
+        sent = known or file.ext  # what the unit sent
+        data, ext = file.data, sent  # ext: what is read, once an old format is converted
         if ext in LEGACY:
             converted = convert_legacy(data, ext)
             if converted is None:
                 return self.unreadable(
-                    incoming, file, texts, evidence, force,
+                    incoming, file, texts, evidence, force, ext,
                     f'Tệp "{file.name}" ở định dạng cũ (.{ext}); vui lòng lưu thành .{LEGACY[ext]} rồi gửi lại.',
                 )  # fmt: skip
             data, ext = converted, LEGACY[ext]
@@ -167,11 +188,11 @@ class Interpreter:
         try:
             identity = read_identity(data, file.name)
         except UnreadableForm as exc:
-            return self.unreadable(incoming, file, texts, evidence, force, exc.message_vi)
+            return self.unreadable(incoming, file, texts, evidence, force, sent, exc.message_vi)
         found = force or match(identity, evidence, self.slots[ext])
         if isinstance(found, NoMatch):
             slot = self.hint(found.unit, ext, evidence)
-            return self.triage(incoming, file, found.evidence, found.reason, None, found.unit, slot)
+            return self.triage(incoming, file, found.evidence, found.reason, None, found.unit, slot, sent)
         return self.decide(incoming, file.name, data, ext, found, identity)
 
     # -- outcomes
@@ -268,12 +289,13 @@ class Interpreter:
         force: Match | None,
         unit: str | None = None,
         slot: tuple[str | None, str | None, str | None] = (None, None, None),
+        ext: str | None = None,
     ) -> Submission:
         """Keep a reply for the clerk. ``slot`` is what it most likely answers, so the status shows the unit
-        as "pending" rather than "missing" while it waits."""
+        as "pending" rather than "missing" while it waits; ``ext``, what the file is if its name does not say."""
         if force:
             unit, slot = force.unit, (force.directive, force.requirement, force.period)
-        return self.keep(incoming, file, slot, unit, SubmissionStatus.TRIAGE, reason, evidence, [])
+        return self.keep(incoming, file, slot, unit, SubmissionStatus.TRIAGE, reason, evidence, [], ext=ext)
 
     def keep(
         self,
@@ -325,16 +347,17 @@ class Interpreter:
         texts: tuple[str, ...],
         evidence: list,
         force: Match | None,
+        ext: str,
         message_vi: str,
     ) -> Submission:
         unit = force.unit if force else agreed_unit(evidence)
-        kind = LEGACY.get(file.ext, file.ext)
+        kind = LEGACY.get(ext, ext)
         slot = (force.directive, force.requirement, force.period) if force else self.hint(unit, kind, evidence)
         status, reason = (SubmissionStatus.REJECTED, None)
         if not unit:
             status, reason = SubmissionStatus.TRIAGE, "unreadable file from an unknown sender"
         problem = {"where": "", "message": message_vi, "severity": "error"}
-        return self.keep(incoming, file, slot, unit, status, reason, texts, [problem])
+        return self.keep(incoming, file, slot, unit, status, reason, texts, [problem], ext=ext)
 
 
 def premature(due: Due, received: dt.date) -> FormProblem:

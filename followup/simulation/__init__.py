@@ -8,13 +8,13 @@ Pure functions over bytes: no database, no network. Everything random is seeded,
 - ``ooxml``: the zip/XML plumbing both forms share (edit parts in place, copy the rest unchanged).
 - ``children_list``: fill and break the children list (.xlsx).
 - ``periodic_report``: fill and break the periodic report (.docx), plausible indicator values.
-- ``mail``: replies and forwards as mail clients write them, the files a message carries, and a reply as
-  delivered into a Maildir at a given moment.
+- ``mail``: replies and forwards as mail clients write them (files unnamed, inline, zipped; logos, signatures),
+  the files a message carries, and a reply as delivered into a Maildir at a given moment.
 - ``units``: ``Behaviour`` and ``play_units``, which answer a dispatch's messages unit by unit.
 """
 
 from followup.simulation.children_list import LIST_ERRORS, break_children_list, fill_children_list
-from followup.simulation.mail import attachments_of, date_of, delivered, forward_email, reply_email
+from followup.simulation.mail import Attached, archive, attachments_of, date_of, delivered, forward_email, reply_email
 from followup.simulation.ooxml import strip_identity
 from followup.simulation.people import SyntheticChild, synthetic_children
 from followup.simulation.periodic_report import (
@@ -27,10 +27,12 @@ from followup.simulation.periodic_report import (
 from followup.simulation.units import Behaviour, play_units
 
 __all__ = [
+    "Attached",
     "LIST_ERRORS",
     "REPORT_ERRORS",
     "Behaviour",
     "SyntheticChild",
+    "archive",
     "attachments_of",
     "break_children_list",
     "break_report",

@@ -5,6 +5,10 @@ It exists because the collector has to cope with what mail clients really send (
 and names, RFC 2231 file names, threading headers kept or dropped, a clerk forwarding a unit's reply as an
 attachment), so the simulated replies must look like that, byte for byte the same on a replay.
 
+Some clients attach a file with no name, inline, or under a content type that says nothing; units zip their
+folder, on Windows or a Mac; signed messages and HTML bodies with a logo carry parts that are not files.
+``Attached`` and ``archive`` write those shapes.
+
 Messages are EmailMessage objects (policy SMTP: CRLF) whose headers are set already encoded and folded, as
 a mail client writes them: RFC 2047 words for Vietnamese subjects and names, RFC 2231 for file names. Letting
 the policy fold them costs milliseconds per header and, on Python 3.11, drops the space between two encoded
@@ -17,11 +21,14 @@ import base64
 import datetime as dt
 import email.utils
 import hashlib
+import html
+import io
 import mailbox
 import mimetypes
 import quopri
 import re
 import unicodedata
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email import policy
@@ -33,7 +40,9 @@ from typing import Any
 
 __all__ = [
     "TAG",
+    "Attached",
     "Original",
+    "archive",
     "attachments_of",
     "aware",
     "date_of",
@@ -122,7 +131,15 @@ def _param(name: str, value: str) -> str:
     return "".join(f";\n {name}*{i}*={charset if i == 0 else ''}{chunk}" for i, chunk in enumerate(chunks))
 
 
-def _part(content_type: str, payload: Any, *, encoding: str | None = None, filename: str | None = None) -> Any:
+def _part(
+    content_type: str,
+    payload: Any,
+    *,
+    encoding: str | None = None,
+    filename: str | None = None,
+    disposition: str | None = None,
+) -> Any:
+    """One MIME part; ``disposition`` defaults to "attachment" for a named file, none otherwise ("" for none)."""
     part = EmailMessage(policy=_SMTP)
     lead = "\n " if len(content_type) > 60 else ""
     if filename is not None and not content_type.startswith("message/"):
@@ -131,8 +148,10 @@ def _part(content_type: str, payload: Any, *, encoding: str | None = None, filen
         part.set_raw("Content-Type", lead + content_type)
     if encoding:
         part.set_raw("Content-Transfer-Encoding", encoding)
-    if filename is not None:
-        part.set_raw("Content-Disposition", "attachment" + _param("filename", filename))
+    disposition = ("attachment" if filename is not None else "") if disposition is None else disposition
+    if disposition:
+        named = _param("filename", filename) if filename is not None else ""
+        part.set_raw("Content-Disposition", disposition + named)
     part.set_payload(payload)
     return part
 
@@ -142,20 +161,95 @@ def _text_part(text: str) -> Any:
     return _part('text/plain; charset="utf-8"', body, encoding="quoted-printable")
 
 
-def _file_part(filename: str, data: bytes) -> Any:
-    name = nfc(filename)
-    return _part(_mime_type(name), base64.encodebytes(data).decode("ascii"), encoding="base64", filename=name)
+@dataclass(frozen=True)
+class Attached:
+    """A file as some mail clients attach it: without a name, ``disposition`` "inline" or "" (no header at
+    all), or under a ``content_type`` that says nothing of it (default: from the name, else octet-stream)."""
+
+    data: bytes
+    name: str | None = None
+    disposition: str = "attachment"
+    content_type: str | None = None
 
 
-def _mixed(headers: Sequence[tuple[str, str]], parts: Sequence[Any], seed: str) -> bytes:
+def _attached(file: tuple[str, bytes] | Attached) -> Attached:
+    return file if isinstance(file, Attached) else Attached(file[1], nfc(file[0]))
+
+
+def _file_part(file: Attached) -> Any:
+    content_type = file.content_type or (_mime_type(file.name) if file.name else "application/octet-stream")
+    payload = base64.encodebytes(file.data).decode("ascii")
+    return _part(content_type, payload, encoding="base64", filename=file.name, disposition=file.disposition)
+
+
+def _multipart_type(subtype: str, seed: str, params: str = "") -> str:
+    """The Content-Type of a multipart entity; ``params`` go before the boundary (a signature's protocol)."""
+    boundary = "----=_Part_" + hashlib.sha256(seed.encode()).hexdigest()[:28]
+    return f'multipart/{subtype};{params}\n boundary="{boundary}"'
+
+
+def _multipart(subtype: str, parts: Sequence[Any], seed: str, params: str = "") -> Any:
+    entity = EmailMessage(policy=_SMTP)
+    entity.set_raw("Content-Type", _multipart_type(subtype, seed, params))
+    entity.set_payload(list(parts))
+    return entity
+
+
+def _mixed(headers: Sequence[tuple[str, str]], parts: Sequence[Any], seed: str, signed: bool = False) -> bytes:
+    """The message; ``signed`` wraps it in S/MIME multipart/signed as Outlook and Apple Mail send it (the
+    signature is not a real one: nothing here checks it)."""
+    content_type, payload = _multipart_type("mixed", seed), list(parts)
+    if signed:
+        fake = base64.encodebytes(b"0\x82" + hashlib.sha512(seed.encode()).digest()).decode("ascii")
+        signature = _part("application/pkcs7-signature", fake, encoding="base64", filename="smime.p7s")
+        params = ' protocol="application/pkcs7-signature";\n micalg=sha-256;'
+        content_type = _multipart_type("signed", f"signed:{seed}", params)
+        payload = [_multipart("mixed", parts, seed), signature]
     msg = EmailMessage(policy=_SMTP)
     for name, value in headers:
         msg.set_raw(name, value)
-    boundary = "----=_Part_" + hashlib.sha256(seed.encode()).hexdigest()[:28]
     msg.set_raw("MIME-Version", "1.0")
-    msg.set_raw("Content-Type", f'multipart/mixed;\n boundary="{boundary}"')
-    msg.set_payload(list(parts))
+    msg.set_raw("Content-Type", content_type)
+    msg.set_payload(payload)
     return msg.as_bytes()
+
+
+LOGO_CID = "image001.png@01D93F2A.5C1B7E40"
+
+
+def _body(text: str, logo: bytes | None, seed: str) -> Any:
+    """The text of a message; with a ``logo``, also as HTML showing it, the way Outlook sends a signature
+    picture: multipart/related (alternative text/HTML, then the picture, inline, with a Content-ID)."""
+    if logo is None:
+        return _text_part(text)
+    shown = "<br>\n".join(html.escape(line) for line in nfc(text).splitlines())
+    page = f'<html><body><p>{shown}</p><p><img src="cid:{LOGO_CID}"></p></body></html>\n'
+    rich = _part('text/html; charset="utf-8"', quopri.encodestring(page.encode()).decode("ascii"),
+                 encoding="quoted-printable")  # fmt: skip
+    picture = _part("image/png", base64.encodebytes(logo).decode("ascii"), encoding="base64",
+                    filename="image001.png", disposition="inline")  # fmt: skip
+    picture.set_raw("Content-ID", f"<{LOGO_CID}>")
+    alternative = _multipart("alternative", [_text_part(text), rich], f"alternative:{seed}")
+    return _multipart("related", [alternative, picture], f"related:{seed}", ' type="multipart/alternative";')
+
+
+def archive(files: Sequence[tuple[str, bytes]], *, utf8_flag: bool = True) -> bytes:
+    """A .zip of ``files`` (names may hold folders) as a unit packs its folder: names in UTF-8, flagged as
+    7-Zip and Windows write them, or unflagged as the Archive Utility of macOS writes them."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in files:
+            info = (zipfile.ZipInfo if utf8_flag else _UnflaggedName)(nfc(name), date_time=(2023, 2, 10, 9, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, data)
+    return out.getvalue()
+
+
+class _UnflaggedName(zipfile.ZipInfo):
+    """A member whose UTF-8 name is written without the flag that says so (bit 11)."""
+
+    def _encodeFilenameFlags(self) -> tuple[bytes, int]:  # noqa: N802 - zipfile's own name
+        return self.filename.encode("utf-8"), self.flag_bits & ~0x800
 
 
 @dataclass(frozen=True)
@@ -204,7 +298,7 @@ def _default_reply_body(office: str, names: Sequence[str], signature: str | None
 
 def reply_email(
     original: bytes,
-    attachments: Sequence[tuple[str, bytes]],
+    attachments: Sequence[tuple[str, bytes] | Attached],
     *,
     from_addr: str | None = None,
     date: dt.datetime,
@@ -215,22 +309,25 @@ def reply_email(
     from_name: str | None = None,
     signature: str | None = None,
     message_id: str | None = None,
+    logo: bytes | None = None,
+    signed: bool = False,
 ) -> bytes:
     """A unit's reply to the message it received (raw bytes), with files, as a mail client sends it (CRLF).
 
     ``from_addr`` defaults to the original's first recipient. ``quote_subject`` answers "Re: <subject>";
     without it the unit writes a fresh subject ("Gửi báo cáo theo ..."). ``keep_tag=False`` drops the
     ``[FU:..]`` tag, ``threading=False`` the In-Reply-To/References headers, leaving the other evidence.
-    ``signature`` (the unit's name) closes the default body. The Message-ID is derived from the content, so
-    a replay gives the same bytes.
+    ``signature`` (the unit's name) closes the default body. ``logo``: a picture shown in an HTML body, as
+    in an Outlook signature; ``signed``: an S/MIME signed message. The Message-ID is derived from the
+    content, so a replay gives the same bytes.
     """
     return reply(headers_of(original), attachments, from_addr, date, body, quote_subject, threading, keep_tag,
-                  from_name, signature, message_id)  # fmt: skip
+                  from_name, signature, message_id, logo=logo, signed=signed)  # fmt: skip
 
 
 def reply(
     original: Original,
-    attachments: Sequence[tuple[str, bytes]],
+    attachments: Sequence[tuple[str, bytes] | Attached],
     from_addr: str | None,
     date: dt.datetime,
     body: str | None,
@@ -240,8 +337,12 @@ def reply(
     from_name: str | None,
     signature: str | None,
     message_id: str | None,
+    *,
+    logo: bytes | None = None,
+    signed: bool = False,
 ) -> bytes:
     date = aware(date)
+    files = [_attached(file) for file in attachments]
     tag = TAG.search(original.subject)
     plain = TAG.sub(" ", original.subject).strip()
     if quote_subject:
@@ -255,10 +356,10 @@ def reply(
         if not original.to:
             raise ValueError("the original has no To address; give from_addr")
         from_addr = original.to[0]
-    names = [nfc(name) for name, _ in attachments]
+    names = [file.name for file in files if file.name]
     mid = message_id or _message_id(
         _domain(from_addr), original.message_id, from_addr, date.isoformat(), subject, *names,
-        *(hashlib.sha256(data).hexdigest() for _, data in attachments),
+        *(hashlib.sha256(file.data).hexdigest() for file in files), *(["signed"] if signed else []),
     )  # fmt: skip
     headers = [
         ("From", _address(from_name, from_addr)),
@@ -276,8 +377,8 @@ def reply(
         headers.append(("In-Reply-To", original.message_id))
         headers.append(("References", "\n ".join([*original.references.split(), original.message_id])))
     text = body if body is not None else _default_reply_body(original.office_name, names, signature)
-    parts = [_text_part(text), *(_file_part(name, data) for name, data in attachments)]
-    return _mixed(headers, parts, mid)
+    parts = [_body(text, logo, mid), *(_file_part(file) for file in files)]
+    return _mixed(headers, parts, mid, signed)
 
 
 def forward_email(
