@@ -25,14 +25,14 @@ def language() -> str:
 
     Read at each text, so a test can switch it; a .env file of the current folder counts too, read here
     because help texts are translated when the command line is imported, before the CLI loads .env."""
-    chosen = os.environ.get("FOLLOWUP_LANGUAGE") or _from_dotenv(Path.cwd())
+    chosen = os.environ.get("FOLLOWUP_LANGUAGE") or _from_dotenv(os.getcwd())
     chosen = (chosen or "vi").strip().lower()[:2]
     return chosen if chosen in LANGUAGES else "vi"
 
 
 @cache
-def _from_dotenv(folder: Path) -> str | None:
-    env = folder / ".env"
+def _from_dotenv(folder: str) -> str | None:
+    env = Path(folder) / ".env"
     if not env.is_file():
         return None
     from dotenv import dotenv_values
