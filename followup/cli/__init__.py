@@ -813,7 +813,9 @@ DEMO_COLLECT = "2023-02-27T08:00:00+07:00"
     )
 )
 def demo(
-    keep: Annotated[bool, typer.Option(help=_("keep the previous demo data instead of starting afresh"))] = False,
+    keep: Annotated[
+        bool, typer.Option("--keep", help=_("keep the previous demo data instead of starting afresh"))
+    ] = False,
 ) -> None:
     import datetime as dt
     import mailbox
