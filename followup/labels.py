@@ -41,5 +41,5 @@ def label(kind: type[StrEnum], value: str) -> str:
 
 
 def counts_text(kind: type[StrEnum], counts: Mapping[str, int]) -> str:
-    """ "36 sent, 2 failed": the non-zero counts with their labels; empty when all are zero."""
+    """The non-zero counts with their labels ("36 sent, 2 failed"); empty when all are zero."""
     return ", ".join(_("{n} {state}").format(n=n, state=label(kind, s)) for s, n in counts.items() if n)
