@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-.PHONY: demo test lint bench
+.PHONY: demo test lint bench messages
 demo: $(STAMP)
 	$(VENV)/bin/followup demo
 
@@ -23,3 +23,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(VENV)/bin/python bench/dispatch.py
+
+# After adding or changing a text the clerk reads (_() in followup/ or flows/): update and compile the catalogues.
+messages: $(STAMP)
+	$(VENV)/bin/python scripts/messages.py

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from followup.domain.config import Config, ConfigError, locate
+from followup.i18n import _
 
 if TYPE_CHECKING:
     from prefect import Flow
@@ -63,15 +64,19 @@ def check(config: Config) -> list[str]:
         if name in names:
             continue
         if name in FLOWS:
-            why = f"flow {name!r} is not in this version of followup ({_module(name).replace('.', '/')}.py is missing)"
+            why = _("flow {name} is not in this version of followup ({file} is missing)").format(
+                name=repr(name), file=_module(name).replace(".", "/") + ".py"
+            )
         else:
-            why = f"there is no flow {name!r}"
+            why = _("there is no flow {name}").format(name=repr(name))
         problems.append(
             locate(
                 config.root / "schedules.yaml",
                 ("flows", name),
-                f"{why}; the flows are: {', '.join(names)}; remove the line or correct the name",
-            )  # fmt: skip
+                _("{why}; the flows are: {flows}; remove the line or correct the name").format(
+                    why=why, flows=", ".join(names)
+                ),
+            )
         )
     if problems:
         raise ConfigError(problems)

@@ -21,8 +21,12 @@ _pg_skipped: list[str] = []
 
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every test gets its own data folder and the built-in configuration; no real server is reachable."""
+    """Every test gets its own data folder and the built-in configuration; no real server is reachable.
+
+    The clerk's texts are asserted in English (FOLLOWUP_LANGUAGE=en; Vietnamese is the default, which
+    tests/e2e/test_language.py asserts)."""
     home = tmp_path / "home"
+    monkeypatch.setenv("FOLLOWUP_LANGUAGE", "en")
     monkeypatch.setenv("FOLLOWUP_HOME", str(home))
     monkeypatch.setenv("FOLLOWUP_CONFIG", str(PROJECT_ROOT))
     for var in ("FOLLOWUP_SMTP_URL", "FOLLOWUP_IMAP_URL", "FOLLOWUP_DATABASE_URL", "FOLLOWUP_NOW"):

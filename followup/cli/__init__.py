@@ -26,15 +26,18 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from followup.cli.help import ClerkApp, usage_error
 from followup.domain.config import Config, ConfigError, Directive
+from followup.domain.states import Delivery, SubmissionStatus, UnitState
 from followup.domain.tracking import Only, selected
 from followup.i18n import _
+from followup.labels import counts_text, label
 from followup.settings import PROJECT_ROOT, Settings
 
 if TYPE_CHECKING:
     from followup.bootstrap import App
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Follow a district directive from letter to report.")
+app = ClerkApp(add_completion=False, no_args_is_help=True, help=_("Follow a district directive from letter to report."))
 # Piped output (a log, a test) is not squeezed to 80 columns: the tables are wide.
 console = Console(width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 160)
 # What goes wrong is one line each: never broken by us (a log or a scheduled run's mail keeps it whole).
@@ -42,6 +45,12 @@ err = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() or 
 
 DEMO_NOW = "2023-02-06T08:00:00+07:00"
 DEBUG = {"on": False}
+
+DirectiveCode = Annotated[
+    str,
+    typer.Argument(metavar=_("DIRECTIVE"), help=_("the directive's code: its file name in directives/, without .yaml")),
+]
+NO_PDF = _("[dim](no PDF: LibreOffice 'soffice' is not on PATH)[/]")
 
 
 class Stop(Exception):
@@ -75,7 +84,7 @@ def _version(asked: bool) -> None:
 
 @app.callback()
 def _setup(
-    debug: Annotated[bool, typer.Option("--debug", help="show the traceback of an unexpected error")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help=_("show the traceback of an unexpected error"))] = False,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help=_("print the version and stop"))
     ] = False,
@@ -97,17 +106,20 @@ def main() -> None:
     except SystemExit:
         raise
     except Exception as exc:  # noqa: BLE001 - the one place where any failure becomes one line
-        import click
         from sqlalchemy.exc import OperationalError
+        from typer._click.exceptions import NoArgsIsHelpError
+        from typer.exceptions import Abort, Exit, TyperException
 
-        if isinstance(exc, click.exceptions.Exit | typer.Exit):
+        if isinstance(exc, Exit):
             sys.exit(exc.exit_code)
-        # recent typer raises its own copy of click's exceptions (a wrong option value, an unknown option)
-        if isinstance(exc, click.ClickException | getattr(typer, "TyperException", click.ClickException)):
+        if isinstance(exc, NoArgsIsHelpError):
             exc.show()
             sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort | typer.Abort | KeyboardInterrupt):
-            err.print("Interrupted.")
+        if isinstance(exc, TyperException):  # a mistyped command line
+            err.print(usage_error(exc), markup=False, highlight=False)
+            sys.exit(exc.exit_code)
+        if isinstance(exc, Abort | KeyboardInterrupt):
+            err.print(_("Interrupted."))
             sys.exit(130)
         if DEBUG["on"]:
             raise
@@ -118,16 +130,24 @@ def main() -> None:
             _print_problems([str(p) for p in exc.problems])
             sys.exit(2)
         if isinstance(exc, SendFailure | InboxError):
-            err.print(f"[bold red]Mail server:[/] {exc}. Nothing is lost: run again when it answers.", highlight=False)
+            err.print(
+                _("[bold red]Mail server:[/] {error}. Nothing is lost: run again when it answers.").format(error=exc),
+                highlight=False,
+            )
             sys.exit(1)
         if isinstance(exc, MailUrlError):
             err.print(str(exc), markup=False, highlight=False)
             sys.exit(2)
         if isinstance(exc, OperationalError):
-            err.print(f"[bold red]Database:[/] cannot use {Settings().db_shown}: {exc.orig}", highlight=False)
+            err.print(
+                _("[bold red]Database:[/] cannot use {database}: {error}").format(
+                    database=Settings().db_shown, error=exc.orig
+                ),
+                highlight=False,
+            )
             sys.exit(1)
         err.print(f"[bold red]{type(exc).__name__}:[/] {exc}", highlight=False)
-        err.print("Run the same command with --debug to see where it happened.")
+        err.print(_("Run the same command with --debug to see where it happened."))
         sys.exit(1)
 
 
@@ -159,7 +179,11 @@ def _standing_server_answers() -> None:
 
     url = os.environ.get("PREFECT_API_URL")
     if url and not answers(url):
-        raise Stop(f"Prefect server: {url} (PREFECT_API_URL) does not answer; start it, or unset PREFECT_API_URL")
+        raise Stop(
+            _("Prefect server: {url} (PREFECT_API_URL) does not answer; start it, or unset PREFECT_API_URL").format(
+                url=url
+            )
+        )
 
 
 def _flow_app(settings: Settings | None = None) -> App:
@@ -198,7 +222,7 @@ def _stoppable() -> Iterator[None]:
 
     def ask_to_stop(signum: int, frame: Any) -> None:
         _support.STOP.set()
-        err.print("[yellow]Stopping after the message in flight… (Ctrl-C again to stop at once)[/]")
+        err.print(_("[yellow]Stopping after the message in flight… (Ctrl-C again to stop at once)[/]"))
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
     signal.signal(signal.SIGINT, ask_to_stop)
@@ -231,7 +255,7 @@ def _progress(label: str, total: int | None) -> Iterator[Callable[[Any], None]]:
 
 
 def _print_problems(problems: list[str]) -> None:
-    err.print(f"[bold red]{len(problems)} problem(s) found:[/]")
+    err.print(_("[bold red]{n} problem(s) found:[/]").format(n=len(problems)))
     for problem in problems:
         err.print(f"  • {problem}", markup=False, highlight=False)
 
@@ -276,9 +300,10 @@ def _passed_deadlines(product: App, d: Directive, codes: list[str] | None = None
     return bool(passed)
 
 
-@app.command()
+@app.command(
+    help=_("Validate recipients.yaml, schedules.yaml, directives and templates; test the database and mail servers.")
+)
 def check() -> None:
-    """Validate recipients.yaml, schedules.yaml, directives and templates; test the database and mail servers."""
     from followup.services.checks import check_everything
 
     problems, notes = check_everything(Settings())
@@ -287,12 +312,11 @@ def check() -> None:
     if problems:
         _print_problems(problems)
         raise typer.Exit(1)
-    console.print("[bold green]All checks passed.[/]")
+    console.print(_("[bold green]All checks passed.[/]"))
 
 
-@app.command()
-def draft(directive: str) -> None:
-    """Render the letter and the forms for review; send nothing, number nothing."""
+@app.command(help=_("Render the letter and the forms for review; send nothing, number nothing."))
+def draft(directive: DirectiveCode) -> None:
     from followup.documents.libreoffice import to_pdf
     from followup.services.dispatch import write_draft
 
@@ -305,12 +329,13 @@ def draft(directive: str) -> None:
     for path in [*paths, *([pdf] if pdf else [])]:
         console.print(str(path), highlight=False)
     if pdf is None:
-        console.print("[dim](no PDF: LibreOffice 'soffice' is not on PATH)[/]")
+        console.print(NO_PDF)
 
 
-@app.command()
-def issue(directive: str) -> None:
-    """Take the letter's number from the register and write the numbered letter (docx, PDF) for signing."""
+@app.command(
+    help=_("Take the letter's number from the register and write the numbered letter (docx, PDF) for signing.")
+)
+def issue(directive: DirectiveCode) -> None:
     from followup.documents.libreoffice import to_pdf
     from followup.services.dispatch import issue as issue_letter
 
@@ -324,29 +349,36 @@ def issue(directive: str) -> None:
     console.print(f"{d.kind} số {issued.number.label} ngày {issued.issued_on:%d/%m/%Y}", highlight=False)
     for path in [letter, *([pdf] if pdf else [])]:
         console.print(str(path), highlight=False)
-    console.print(f"Sign it, then: followup dispatch {d.code} --signed SIGNED.pdf", highlight=False)
+    console.print(
+        _("Sign it, then: followup dispatch {directive} --signed SIGNED.pdf").format(directive=d.code), highlight=False
+    )
 
 
-@app.command()
+@app.command(help=_("Send the directive's letter and forms to every addressed unit, exactly once."))
 def dispatch(
-    directive: str,
-    unit: Annotated[list[str] | None, typer.Option("--unit", help="send only to this unit code (repeatable)")] = None,
+    directive: DirectiveCode,
+    unit: Annotated[
+        list[str] | None,
+        typer.Option("--unit", metavar=_("CODE"), help=_("send only to this unit code (repeatable)")),
+    ] = None,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="show what would be sent; send and record nothing")
+        bool, typer.Option("--dry-run", help=_("show what would be sent; send and record nothing"))
     ] = False,
-    resend: Annotated[bool, typer.Option("--resend", help="send again to units that already received it")] = False,
+    resend: Annotated[bool, typer.Option("--resend", help=_("send again to units that already received it"))] = False,
     signed: Annotated[
-        Path | None, typer.Option("--signed", help="attach this signed PDF of the issued letter instead of the .docx")
+        Path | None,
+        typer.Option(
+            "--signed", metavar=_("FILE"), help=_("attach this signed PDF of the issued letter instead of the .docx")
+        ),
     ] = None,
     force: Annotated[
         bool, typer.Option("--force", help=_("send even though a deadline the letter asks for has passed"))
     ] = False,
 ) -> None:
-    """Send the directive's letter and forms to every addressed unit, exactly once."""
     from followup.services.dispatch import SignedCopyMismatch, UnknownUnits, addressed_units
 
     if signed is not None and not signed.is_file():
-        raise Stop(f"--signed {signed}: no such file; give the path of the signed PDF")
+        raise Stop(_("--signed {file}: no such file; give the path of the signed PDF").format(file=signed))
     product = _product()  # what can be refused is refused before Prefect starts
     d = _directive(product.config, directive)
     try:
@@ -358,7 +390,7 @@ def dispatch(
     product = _flow_app()
     import flows.dispatch as flow_module
 
-    with _stoppable(), _progress("Sending", None if dry_run else total):
+    with _stoppable(), _progress(_("Sending"), None if dry_run else total):
         try:
             report = flow_module.dispatch_flow(
                 directive, units=unit or None, dry_run=dry_run, resend=resend,
@@ -370,41 +402,46 @@ def dispatch(
     from flows import _support
 
     if report.waiting and _support.STOP.is_set():
-        err.print(
-            f"[yellow]Interrupted: {report.count('sent')} sent, {len(report.waiting)} waiting.[/] "
-            "Run the same command again to send the rest."
+        stopped = _(
+            "[yellow]Interrupted: {sent} sent, {waiting} waiting.[/] Run the same command again to send the rest."
         )
+        err.print(stopped.format(sent=report.count("sent"), waiting=len(report.waiting)))
         raise typer.Exit(130)
     if report.waiting:  # not stopped: another run (a schedule, a colleague) holds them at this moment
-        err.print(f"{len(report.waiting)} message(s) left to another run of dispatch sending at the same time.")
+        err.print(
+            _("{n} message(s) left to another run of dispatch sending at the same time.").format(n=len(report.waiting))
+        )
     raise typer.Exit(report.exit_code)
 
 
 def _print_dispatch(report, config: Config) -> None:  # type: ignore[no-untyped-def]
     names = {u.code: u.name for u in config.recipients.units}
     table = Table(title=f"{report.directive} — số {report.number}", title_justify="left", box=box.SIMPLE_HEAD)
-    table.add_column("Unit")
-    table.add_column("Name")
-    table.add_column("Status")
-    table.add_column("Detail", overflow="fold")
+    table.add_column(_("Unit"))
+    table.add_column(_("Name"))
+    table.add_column(_("Status"))
+    table.add_column(_("Detail"), overflow="fold")
     style = {"sent": "green", "skipped": "dim", "failed": "bold red", "planned": "cyan", "waiting": "yellow"}
     for o in report.outcomes:
-        table.add_row(o.unit_code, names.get(o.unit_code, ""), f"[{style[o.status]}]{o.status}[/]", o.detail)
+        shown = label(Delivery, o.status)
+        table.add_row(o.unit_code, names.get(o.unit_code, ""), f"[{style[o.status]}]{shown}[/]", o.detail)
     console.print(table)
-    counts = report.counts()
-    summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
-    console.print(f"{summary or 'nothing to do'} — via {report.where}", highlight=False)
+    summary = counts_text(Delivery, report.counts())
+    console.print(
+        _("{counts} — via {where}").format(counts=summary or _("nothing to do"), where=report.where), highlight=False
+    )
     if report.failed:
-        err.print(f"[bold red]{len(report.failed)} unit(s) failed[/]; fix the address or server and run again.")
+        err.print(
+            _("[bold red]{n} unit(s) failed[/]; fix the address or server and run again.").format(n=len(report.failed))
+        )
 
 
-@app.command()
+@app.command(help=_("Fetch new replies, match, read, check and answer them; print who has replied."))
 def collect() -> None:
-    """Fetch new replies, match, read, check and answer them; print who has replied."""
     product = _flow_app()
     import flows.collect as flow_module
 
-    with _stoppable(), console.status("Collecting replies…"):
+    with _stoppable(), console.status(_("Collecting replies…")):
         report = flow_module.collect_flow(attended=True)
     _print_collect(report)
     with product.uow() as uow:
@@ -413,12 +450,15 @@ def collect() -> None:
     raise typer.Exit(1 if report.processed.failed else 0)
 
 
-@app.command()
+@app.command(
+    help=_("Remind the units that still owe a reply; issue the công văn đôn đốc and tell leadership when late.")
+)
 def remind(
-    as_of: Annotated[str | None, typer.Option("--as-of", help="remind as on this date (default: today)")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="show who would be reminded; send nothing")] = False,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", metavar=_("DATE"), help=_("remind as on this date (default: today)"))
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help=_("show who would be reminded; send nothing"))] = False,
 ) -> None:
-    """Remind the units that still owe a reply; issue the công văn đôn đốc and tell leadership when late."""
     product = _flow_app()
     if as_of:
         try:
@@ -427,7 +467,7 @@ def remind(
             raise Stop(str(exc)) from None
     import flows.remind as flow_module
 
-    with _stoppable(), console.status("Reminding…"):
+    with _stoppable(), console.status(_("Reminding…")):
         report = flow_module.remind_flow(as_of=as_of, dry_run=dry_run, attended=True)
     _print_remind(report, product)
     raise typer.Exit(report.exit_code)
@@ -436,17 +476,18 @@ def remind(
 def _print_remind(report, product: App) -> None:  # type: ignore[no-untyped-def]
     names = {u.code: u.name for u in product.config.recipients.units}
     plan = report.plan
-    table = Table(title=f"Nhắc hạn ngày {report.day:%d/%m/%Y}", title_justify="left", box=box.SIMPLE_HEAD)
-    for column in ("Unit", "Name", "Owes (requirement period step)"):
+    title = _("Reminders of {day}").format(day=f"{report.day:%d/%m/%Y}")
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
+    for column in (_("Unit"), _("Name"), _("Owes (requirement period step)")):
         table.add_column(column, overflow="fold")
     for unit, items in plan.owed.items():
         owes = "; ".join(f"{o.requirement} {o.period} ({o.step.key})" for o in items)
         table.add_row(unit, names.get(unit, ""), owes)
     console.print(table)
     for path in report.letters:
-        console.print(f"Công văn đôn đốc: {path}", highlight=False)
+        console.print(_("Follow-up letter (công văn đôn đốc): {path}").format(path=path), highlight=False)
     if plan.escalations:
-        console.print(f"Leadership told of {len(plan.escalations)} late requirement(s).")
+        console.print(_("Leadership told of {n} late requirement(s).").format(n=len(plan.escalations)))
     for code, units in plan.unreached.items():
         shown = ", ".join(sorted(units))
         console.print(
@@ -456,26 +497,39 @@ def _print_remind(report, product: App) -> None:  # type: ignore[no-untyped-def]
             style="yellow",
             highlight=False,
         )
-    counts = ", ".join(f"{n} {s}" for s, n in report.counts().items() if n)
-    console.print(f"{counts or 'nothing to send today'} — via {report.where}", highlight=False)
+    counts = counts_text(Delivery, report.counts())
+    console.print(
+        _("{counts} — via {where}").format(counts=counts or _("nothing to send today"), where=report.where),
+        highlight=False,
+    )
 
 
-@app.command()
+@app.command(
+    help=_("Compile the report of a period (BÁO CÁO, annex, chart, restricted list); with --send, mail the summaries.")
+)
 def report(
-    directive: str,
+    directive: DirectiveCode,
     period: Annotated[
         str | None,
-        typer.Option("--period", "-p", help="2023-H1 or 2023 (default: the latest whose deadline has passed)"),
+        typer.Option(
+            "--period",
+            "-p",
+            metavar=_("PERIOD"),
+            help=_("2023-H1 or 2023 (default: the latest whose deadline has passed)"),
+        ),
     ] = None,  # fmt: skip
     send: Annotated[
-        bool, typer.Option("--send", help="mail the summary to leadership, the files to the data officers")
+        bool, typer.Option("--send", help=_("mail the summary to leadership, the files to the data officers"))
     ] = False,  # fmt: skip
 ) -> None:
-    """Compile the report of a period (BÁO CÁO, annex, chart, restricted list); with --send, mail the summaries."""
     product = _flow_app()
     d = _directive(product.config, directive)
     if d.report is None:
-        raise Stop(f"{d.code} has no report: section (symbol, addressee) in {product.config.root / 'directives'}")
+        raise Stop(
+            _("{directive} has no report: section (symbol, addressee) in {folder}").format(
+                directive=d.code, folder=product.config.root / "directives"
+            )
+        )
     if period:
         from followup.domain.periods import Period
 
@@ -485,7 +539,7 @@ def report(
             raise Stop(str(exc)) from None
     import flows.report as flow_module
 
-    with _stoppable(), console.status("Compiling the report…"):
+    with _stoppable(), console.status(_("Compiling the report…")):
         try:
             [result] = flow_module.report_flow(d.code, period, send=send, attended=True)
         except ValueError as exc:
@@ -498,35 +552,56 @@ def _print_report(result) -> None:  # type: ignore[no-untyped-def]
     c = result.compilation
     k = c.report
     console.print(f"Báo cáo số {result.number}: {result.title}", highlight=False)
-    console.print(
-        f"{k.accepted}/{k.expected} units reported ({k.on_time} on time, {k.late} late, {len(k.missing_units)} "
-        f"missing){' — PARTIAL' if c.partial else ''}",
-        highlight=False,
+    reported = _("{accepted}/{expected} units reported ({on_time} on time, {late} late, {missing} missing)").format(
+        accepted=k.accepted, expected=k.expected, on_time=k.on_time, late=k.late, missing=len(k.missing_units)
     )
-    words = {"report": "Report", "pdf": "PDF", "annex": "Annex", "chart": "Chart", "restricted": "Restricted list"}
+    console.print(reported + (_(" — PARTIAL") if c.partial else ""), highlight=False)
+    words = {
+        "report": _("Report"),
+        "pdf": "PDF",
+        "annex": _("Annex"),
+        "chart": _("Chart"),
+        "restricted": _("Restricted list"),
+    }
+    width = max(len(w) for w in words.values()) + 2
     for key, path in result.paths.items():
-        console.print(f"{words.get(key, key) + ':':17}{path}", highlight=False)
+        console.print(f"{words.get(key, key) + ':':{width}}{path}", highlight=False)
     if "pdf" not in result.paths:
-        console.print("[dim](no PDF: LibreOffice 'soffice' is not on PATH)[/]")
+        console.print(NO_PDF)
     if result.outcomes:
-        counts = ", ".join(f"{n} {s}" for s, n in result.counts().items() if n)
-        console.print(f"Summaries: {counts} — via {result.where}", highlight=False)
+        counts = counts_text(Delivery, result.counts())
+        console.print(_("Summaries: {counts} — via {where}").format(counts=counts, where=result.where), highlight=False)
 
 
 def _print_collect(report) -> None:  # type: ignore[no-untyped-def]
     s, p = report.stored, report.processed
-    by_status = ", ".join(f"{n} {k}" for k, n in sorted(p.submissions.items())) or "no form"
+    by_status = counts_text(SubmissionStatus, dict(sorted(p.submissions.items()))) or _("no form")
     sent = sum(1 for a in report.answers if a.status == "sent")
     failed = [a for a in report.answers if a.status == "failed"]
     console.print(
-        f"Fetched {s.fetched} message(s): {s.stored} new, {s.duplicates} already stored. "
-        f"Interpreted {p.messages}: {by_status}. Answers sent: {sent}.",
+        _(
+            "Fetched {fetched} message(s): {new} new, {duplicates} already stored. "
+            "Interpreted {messages}: {by_status}. Answers sent: {sent}."
+        ).format(
+            fetched=s.fetched,
+            new=s.stored,
+            duplicates=s.duplicates,
+            messages=p.messages,
+            by_status=by_status,
+            sent=sent,
+        ),
         highlight=False,
     )
     if p.failed:
-        err.print(f"[bold red]{p.failed} message(s) could not be read[/]; they are kept in the store (status failed).")
+        err.print(
+            _("[bold red]{n} message(s) could not be read[/]; they are kept in the store (status failed).").format(
+                n=p.failed
+            )
+        )
     if failed:
-        err.print(f"[bold red]{len(failed)} answer(s) could not be sent[/]; the next collect tries again.")
+        err.print(
+            _("[bold red]{n} answer(s) could not be sent[/]; the next collect tries again.").format(n=len(failed))
+        )
 
 
 def _status_slots(uow, product: App, directive: Directive, as_of, requirement=None, period=None):  # type: ignore[no-untyped-def]
@@ -535,13 +610,7 @@ def _status_slots(uow, product: App, directive: Directive, as_of, requirement=No
     return directive_status(uow, product.config, directive, as_of, requirement, period)
 
 
-STATE_VI = {
-    "on_time": "[green]đúng hạn[/]",
-    "late": "[yellow]trễ hạn[/]",
-    "rejected": "[red]chưa đạt, chờ sửa[/]",
-    "pending": "[cyan]chờ xem xét[/]",
-    "missing": "chưa nộp",
-}
+STATE_STYLE = {"on_time": "green", "late": "yellow", "rejected": "red", "pending": "cyan", "missing": "default"}
 
 
 UNIT_ROWS = 200  # past this many units a requirement, the unit list is for --json or --all-units
@@ -551,10 +620,20 @@ def _print_status(slots, product: App, units: bool | None = False, only: Only | 
     """The summary table; with ``units`` the state of each unit too (None: only where there are few), or with
     ``only`` of the units that answer that question."""
     names = {u.code: u.name for u in product.config.recipients.units}
-    table = Table(title="Tình hình nộp báo cáo", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    for column in ("Requirement", "Period", "Due"):
+    table = Table(title=_("Reporting status"), title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    for column in (_("Requirement"), _("Period"), _("Due")):
         table.add_column(column, no_wrap=True)
-    for column in ("Exp.", "Acc.", "Late", "Rej.", "Pend.", "Miss.", "Overdue", "Rate", "On time"):
+    for column in (
+        _("Exp."),
+        _("Acc."),
+        _("Late"),
+        _("Rej."),
+        _("Pend."),
+        _("Miss."),
+        _("Overdue"),
+        _("Rate"),
+        _("On time"),
+    ):
         table.add_column(column, justify="right", no_wrap=True)
     for slot in slots:
         c = slot.counts()
@@ -570,7 +649,9 @@ def _print_status(slots, product: App, units: bool | None = False, only: Only | 
         shown = [u for u in slot.units if only is None or selected(u, only)]
         if units is None and len(shown) > UNIT_ROWS:
             console.print(
-                f"{slot.requirement} {slot.period}: {len(shown)} units; list them with --all-units or --json",
+                _("{requirement} {period}: {n} units; list them with --all-units or --json").format(
+                    requirement=slot.requirement, period=slot.period, n=len(shown)
+                ),
                 highlight=False,
             )
             continue
@@ -578,24 +659,31 @@ def _print_status(slots, product: App, units: bool | None = False, only: Only | 
         if only is not None:
             title += " — " + _("{only}: {n} of {total} units").format(only=only, n=len(shown), total=slot.expected)
         detail = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
-        for column in ("Unit", "Name", "State", "Received", "Replies"):
+        for column in (_("Unit"), _("Name"), _("State"), _("Received"), _("Replies")):
             detail.add_column(column)
+        overdue = " [bold red]" + _("(overdue)") + "[/]"
         for u in shown:
             when = f"{product.clock.local(u.received_at):%d/%m/%Y %H:%M}" if u.received_at else ""
-            state = STATE_VI[u.state] + (" [bold red](quá hạn)[/]" if u.overdue else "")
+            state = f"[{STATE_STYLE[u.state]}]{label(UnitState, u.state)}[/]" + (overdue if u.overdue else "")
             detail.add_row(u.unit, names.get(u.unit, ""), state, when, str(u.replies))
         console.print(detail)
 
 
-@app.command()
+@app.command(help=_("Who has replied, on time or late, per requirement and period; one row per unit."))
 def status(
-    directive: str,
-    requirement: Annotated[str | None, typer.Option("--requirement", "-r", help="one requirement code")] = None,
-    period: Annotated[str | None, typer.Option("--period", "-p", help="2023 or 2023-H1")] = None,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="the state at this date or date-time")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print JSON (shape in the README)")] = False,
+    directive: DirectiveCode,
+    requirement: Annotated[
+        str | None, typer.Option("--requirement", "-r", metavar=_("CODE"), help=_("one requirement code"))
+    ] = None,
+    period: Annotated[
+        str | None, typer.Option("--period", "-p", metavar=_("PERIOD"), help=_("2023 or 2023-H1"))
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", metavar=_("DATE"), help=_("the state at this date or date-time"))
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help=_("print JSON (shape in the README)"))] = False,
     all_units: Annotated[
-        bool, typer.Option("--all-units", help="list every unit, even past 200 units a requirement")
+        bool, typer.Option("--all-units", help=_("list every unit, even past 200 units a requirement"))
     ] = False,
     only: Annotated[
         Only | None,
@@ -609,7 +697,6 @@ def status(
         ),
     ] = None,
 ) -> None:
-    """Who has replied, on time or late, per requirement and period; one row per unit."""
     from followup.services.status import status_json
 
     product = _product()
@@ -629,11 +716,10 @@ def status(
     _print_status(slots, product, units=True if all_units else None, only=only)
 
 
-@app.command()
+@app.command(help=_("The units of recipients.yaml: code, name, kind, e-mail addresses and groups."))
 def units(
     group: Annotated[str | None, typer.Option("--group", "-g", help=_("only the units of this group"))] = None,
 ) -> None:
-    """The units of recipients.yaml: code, name, kind, e-mail addresses and groups."""
     config = _product().config
     recipients = config.recipients
     chosen = recipients.units
@@ -657,9 +743,10 @@ def units(
     console.print(table, highlight=False)
 
 
-@app.command()
+@app.command(
+    help=_("Each directive: its letter, what it asks back with periods and deadlines, and how many have replied.")
+)
 def directives() -> None:
-    """Each directive: its letter, what it asks back with periods and deadlines, and how many have replied."""
     product = _product()
     now = product.clock.now()
     with product.uow() as uow:
@@ -701,29 +788,40 @@ def _period(product: App, d: Directive, requirement: str, period: str | None, on
     return period or str(first_due(d, d.requirement(requirement), on, product.config.tz).period)
 
 
-@app.command()
+@app.command(help=_("Record a reply that came on paper or by hand; it is read and checked like an e-mailed one."))
 def record(
-    unit: str,
-    requirement: str,
-    files: Annotated[list[Path], typer.Argument(help="the scanned or typed forms")],
-    received: Annotated[str | None, typer.Option("--received", help="when it arrived (default: now)")] = None,
-    directive: Annotated[
-        str | None, typer.Option("--directive", help="needed if several directives share the code")
+    unit: Annotated[str, typer.Argument(metavar=_("UNIT"), help=_("the unit's code in recipients.yaml"))],
+    requirement: Annotated[
+        str, typer.Argument(metavar=_("REQUIREMENT"), help=_("the requirement's code in the directive"))
+    ],
+    files: Annotated[list[Path], typer.Argument(metavar=_("FILE"), help=_("the scanned or typed forms"))],
+    received: Annotated[
+        str | None, typer.Option("--received", metavar=_("DATE"), help=_("when it arrived (default: now)"))
     ] = None,
-    period: Annotated[str | None, typer.Option("--period", help="default: the period open when it arrived")] = None,
+    directive: Annotated[
+        str | None,
+        typer.Option("--directive", metavar=_("DIRECTIVE"), help=_("needed if several directives share the code")),
+    ] = None,
+    period: Annotated[
+        str | None,
+        typer.Option("--period", metavar=_("PERIOD"), help=_("default: the period open when it arrived")),
+    ] = None,
 ) -> None:
-    """Record a reply that came on paper or by hand; it is read and checked like an e-mailed one."""
     from followup.services import clerk
 
     product = _product()
     config = product.config
     missing = [str(f) for f in files if not f.is_file()]
     if missing:
-        raise Stop(f"no such file: {', '.join(missing)}")
+        raise Stop(_("no such file: {files}").format(files=", ".join(missing)))
     try:
         config.recipients.unit(unit)
     except KeyError:
-        raise Stop(f"unknown unit {unit!r}; see the codes in {config.root / 'recipients.yaml'}") from None
+        raise Stop(
+            _("unknown unit {unit}; see the codes in {file}").format(
+                unit=repr(unit), file=config.root / "recipients.yaml"
+            )
+        ) from None
     try:
         d = config.asking_for(requirement, directive)
         moment = product.clock.moment(received) if received else product.clock.now()
@@ -733,25 +831,30 @@ def record(
     with product.uow() as uow:
         submissions = clerk.record(uow, config, unit, d.code, requirement, chosen, list(files), moment)
         for sub in submissions:
-            console.print(f"#{sub.id} {sub.attachment_name}: {sub.status}", highlight=False)
+            console.print(f"#{sub.id} {sub.attachment_name}: {label(SubmissionStatus, sub.status)}", highlight=False)
             for problem in sub.problems:
                 console.print(f"   {problem['where']}: {problem['message']}", highlight=False)
-    console.print("The answer to the unit goes out with the next `followup collect`.")
+    console.print(_("The answer to the unit goes out with the next `followup collect`."))
 
 
-@app.command()
+@app.command(help=_("List replies that could not be matched; assign one to a unit and requirement, or set it aside."))
 def triage(
-    assign: Annotated[int | None, typer.Option("--assign", help="reply number to assign")] = None,
-    unit: Annotated[str | None, typer.Option("--unit")] = None,
-    requirement: Annotated[str | None, typer.Option("--requirement")] = None,
-    period: Annotated[str | None, typer.Option("--period")] = None,
-    reject: Annotated[int | None, typer.Option("--reject", help="reply number to set aside")] = None,
-    reason: Annotated[str, typer.Option("--reason")] = "set aside by the clerk",
+    assign: Annotated[int | None, typer.Option("--assign", metavar="N", help=_("reply number to assign"))] = None,
+    unit: Annotated[str | None, typer.Option("--unit", metavar=_("CODE"), help=_("the unit it came from"))] = None,
+    requirement: Annotated[
+        str | None, typer.Option("--requirement", metavar=_("CODE"), help=_("the requirement it answers"))
+    ] = None,
+    period: Annotated[
+        str | None, typer.Option("--period", metavar=_("PERIOD"), help=_("default: the period open today"))
+    ] = None,
+    reject: Annotated[int | None, typer.Option("--reject", metavar="N", help=_("reply number to set aside"))] = None,
+    reason: Annotated[
+        str, typer.Option("--reason", metavar=_("TEXT"), help=_("why it is set aside, kept with it"))
+    ] = _("set aside by the clerk"),
     show: Annotated[
         int | None, typer.Option("--show", help=_("copy the file(s) of this reply into a folder you can open"))
     ] = None,
 ) -> None:
-    """List replies that could not be matched; assign one to a unit and requirement, or set it aside."""
     from followup.services import clerk
 
     product = _product()
@@ -764,31 +867,38 @@ def triage(
                 return
             if assign is not None:
                 if not (unit and requirement):
-                    raise ValueError("--assign needs --unit and --requirement (and --period if not the open one)")
+                    raise ValueError(_("--assign needs --unit and --requirement (and --period if not the open one)"))
                 d = product.config.asking_for(requirement)
                 chosen = _period(product, d, requirement, period, product.clock.today())
                 sub = clerk.assign(uow, product.config, assign, unit, d.code, requirement, chosen)
-                console.print(f"#{assign} → #{sub.id} {unit} {requirement} {chosen}: {sub.status}", highlight=False)
+                shown = label(SubmissionStatus, sub.status)
+                console.print(f"#{assign} → #{sub.id} {unit} {requirement} {chosen}: {shown}", highlight=False)
                 return
             if reject is not None:
                 clerk.reject(uow, reject, reason)
-                console.print(f"#{reject} set aside: {reason}", highlight=False)
+                console.print(_("#{n} set aside: {reason}").format(n=reject, reason=reason), highlight=False)
                 return
         except ValueError as exc:
             raise Stop(str(exc)) from None
         rows = clerk.waiting_in_triage(uow)
-        table = Table(title=f"{len(rows)} reply(ies) waiting in triage", title_justify="left", box=box.SIMPLE_HEAD)
-        for column in ("#", "Received", "From", "File", "Unit?", "Why"):
+        title = _("{n} reply(ies) waiting in triage").format(n=len(rows))
+        table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
+        for column in ("#", _("Received"), _("From"), _("File"), _("Unit?"), _("Why")):
             table.add_column(column, overflow="fold")
         for sub, incoming in rows:
             table.add_row(
                 str(sub.id), f"{product.clock.local(sub.received_at):%d/%m/%Y %H:%M}", incoming.from_addr or "",
-                sub.attachment_name or "(no file)", sub.unit_code or "", sub.reason or "",
+                sub.attachment_name or _("(no file)"), sub.unit_code or "", sub.reason or "",
             )  # fmt: skip
     console.print(table)
     if rows:
-        console.print("Assign: followup triage --assign N --unit CODE --requirement CODE [--period P]; "
-                      "set aside: followup triage --reject N --reason TEXT")  # fmt: skip
+        console.print(
+            _(
+                "Assign: followup triage --assign N --unit CODE --requirement CODE [--period P]; "
+                "set aside: followup triage --reject N --reason TEXT"
+            ),
+            highlight=False,
+        )
 
 
 class ExportFormat(StrEnum):
@@ -801,7 +911,9 @@ class ExportFormat(StrEnum):
         return ("xlsx", "csv") if self is ExportFormat.BOTH else (self.value,)
 
 
-@app.command()
+@app.command(
+    help=_("A period's figures per unit and the children's counts per commune and group, for your spreadsheets.")
+)
 def export(
     directive: str,
     period: Annotated[str, typer.Option("--period", "-p", help=_("2023-H1 or 2023"))],
@@ -812,7 +924,6 @@ def export(
         ExportFormat, typer.Option("--format", help=_("xlsx, csv (one file per table) or both"))
     ] = ExportFormat.XLSX,
 ) -> None:
-    """A period's figures per unit and the children's counts per commune and group, for your spreadsheets."""
     from followup.domain.periods import Period
     from followup.services.export import export as export_period
     from followup.services.export import folder_of
@@ -835,22 +946,24 @@ def export(
         )  # fmt: skip
 
 
-@app.command()
+@app.command(
+    help=_(
+        "Run the flows of schedules.yaml on their schedules, and any flow the clerk starts in the Prefect UI.\n\n"
+        "With PREFECT_API_URL set, on that server; unset, on a local Prefect server (with its UI) started here "
+        "and stopped with this command. Runs until Ctrl-C."
+    )
+)
 def serve(
     port: Annotated[
         int | None,
         typer.Option(
             "--port",
             envvar="FOLLOWUP_PREFECT_PORT",
-            help="port of the local Prefect server and its UI (default 4200, or a free one)",
+            metavar=_("PORT"),
+            help=_("port of the local Prefect server and its UI (default 4200, or a free one)"),
         ),
     ] = None,
 ) -> None:
-    """Run the flows of schedules.yaml on their schedules, and any flow the clerk starts in the Prefect UI.
-
-    With PREFECT_API_URL set, on that server; unset, on a local Prefect server (with its UI) started here
-    and stopped with this command. Runs until Ctrl-C.
-    """
     settings = Settings()
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "DEBUG" if DEBUG["on"] else "INFO")
     prefect_home = _prefect_env(settings, discover=False)
@@ -863,44 +976,51 @@ def serve(
     with contextlib.ExitStack() as stack:
         if os.environ.get("PREFECT_API_URL"):
             _standing_server_answers()
-            console.print(f"Prefect server: {os.environ['PREFECT_API_URL']}", highlight=False)
+            console.print(_("Prefect server: {url}").format(url=os.environ["PREFECT_API_URL"]), highlight=False)
         else:
             if running := servers.standing_server(prefect_home):
-                raise Stop(f"followup serve already runs for this data folder ({running.removesuffix('/api')})")
-            with console.status("Starting the Prefect server…"):
+                raise Stop(
+                    _("followup serve already runs for this data folder ({url})").format(
+                        url=running.removesuffix("/api")
+                    )
+                )
+            with console.status(_("Starting the Prefect server…")):
                 try:
                     local = stack.enter_context(servers.local_server(prefect_home, port))
                 except servers.ServerFailed as exc:
                     raise Stop(str(exc), code=1) from None
             os.environ["PREFECT_API_URL"] = local.api_url
-            console.print(f"Prefect UI: {local.ui_url}", highlight=False)
+            console.print(_("Prefect UI: {url}").format(url=local.ui_url), highlight=False)
 
         def ready(deployments: list[str]) -> None:
             zone = config.schedules.timezone
             for name, deployment in zip(names, deployments, strict=True):
                 cron = config.schedules.flows.get(name)
-                when = f"{cron} ({zone})" if cron else "when started from the UI, with its parameters"
+                when = f"{cron} ({zone})" if cron else _("when started from the UI, with its parameters")
                 console.print(f"  {deployment}: {when}", highlight=False)
-            console.print("Serving; Ctrl-C to stop.")
+            console.print(_("Serving; Ctrl-C to stop."))
 
         serving.serve_all(config, ready=ready)
-    console.print("Stopped; the schedules are paused until the next `followup serve`.")
+    console.print(_("Stopped; the schedules are paused until the next `followup serve`."))
 
 
 DEMO_COLLECT = "2023-02-27T08:00:00+07:00"
 
 
-@app.command()
+@app.command(
+    help=_(
+        "Play the whole cycle on the built-in defaults (the 2023 seed) and print where every output is.\n\n"
+        "Dispatch on 06/02/2023; the units reply (some on time, one late, one with errors, one never); collect "
+        "on 27/02/2023, a week after the children-list deadline; print who has replied; remind the units that "
+        "still owe the list (the công văn đôn đốc attached) and tell leadership; compile the first-half report from "
+        "the replies (the units sent their report forms with their lists) and send its summaries."
+    )
+)
 def demo(
-    keep: Annotated[bool, typer.Option(help="keep the previous demo data instead of starting afresh")] = False,
+    keep: Annotated[
+        bool, typer.Option("--keep", help=_("keep the previous demo data instead of starting afresh"))
+    ] = False,
 ) -> None:
-    """Play the whole cycle on the built-in defaults (the 2023 seed) and print where every output is.
-
-    Dispatch on 06/02/2023; the units reply (some on time, one late, one with errors, one never); collect
-    on 27/02/2023, a week after the children-list deadline; print who has replied; remind the units that
-    still owe the list (the công văn đôn đốc attached) and tell leadership; compile the first-half report from
-    the replies (the units sent their report forms with their lists) and send its summaries.
-    """
     import datetime as dt
     import mailbox
 
@@ -918,12 +1038,14 @@ def demo(
     product = _flow_app()
     settings, config = product.settings, product.config
     code = "2023-child-protection"
-    console.rule(f"1. Dispatch — {code}, {product.clock.now():%d/%m/%Y %H:%M}")
+    console.rule(
+        _("1. Dispatch — {directive}, {when}").format(directive=code, when=f"{product.clock.now():%d/%m/%Y %H:%M}")
+    )
     drafts = write_draft(config, config.directive(code), settings.home / "drafts" / code, product.clock.today())
     import flows.collect as collect_module
     import flows.dispatch as dispatch_module
 
-    with console.status("Dispatching the seed directive…"):
+    with console.status(_("Dispatching the seed directive…")):
         report = dispatch_module.dispatch_flow(code, attended=True)
     _print_dispatch(report, config)
 
@@ -944,8 +1066,12 @@ def demo(
         inbox.add(delivered(raw))
     os.environ["FOLLOWUP_NOW"] = DEMO_COLLECT
     product = _product(settings)
-    console.rule(f"2. The units reply ({len(replies)} messages); collect on {product.clock.now():%d/%m/%Y %H:%M}")
-    with console.status("Collecting replies…"):
+    console.rule(
+        _("2. The units reply ({n} messages); collect on {when}").format(
+            n=len(replies), when=f"{product.clock.now():%d/%m/%Y %H:%M}"
+        )
+    )
+    with console.status(_("Collecting replies…")):
         collected = collect_module.collect_flow(attended=True)
     _print_collect(collected)
     with product.uow() as uow:
@@ -953,29 +1079,41 @@ def demo(
 
     import flows.remind as remind_module
 
-    console.rule(f"3. Reminders of {product.clock.now():%d/%m/%Y}: the silent, late and rejected units")
-    with console.status("Reminding…"):
+    console.rule(
+        _("3. Reminders of {day}: the silent, late and rejected units").format(day=f"{product.clock.now():%d/%m/%Y}")
+    )
+    with console.status(_("Reminding…")):
         reminded = remind_module.remind_flow(attended=True)
     _print_remind(reminded, product)
 
     import flows.report as report_module
 
-    console.rule("4. The first-half report compiled from the replies received (units that sent their forms early)")
-    with console.status("Compiling the report of 2023-H1…"):
+    console.rule(_("4. The first-half report compiled from the replies received (units that sent their forms early)"))
+    with console.status(_("Compiling the report of {period}…").format(period="2023-H1")):
         [compiled] = report_module.report_flow(code, "2023-H1", send=True, attended=True)
     _print_report(compiled)
 
     messages = sorted((settings.outbox / "new").glob("*"))
-    console.rule("Where everything is")
-    console.print(f"Letter (numbered):   {report.letter}", highlight=False)
-    for path in drafts[1:]:
-        console.print(f"Form for review:     {path}", highlight=False)
-    console.print(f"Messages sent ({len(messages)}):  {settings.outbox} (a Maildir; open it with any mail client)")
-    console.print(f"Replies received:    {settings.inbox}", highlight=False)
-    console.print(f"Report 2023-H1:      {compiled.paths['report'].parent}", highlight=False)
-    console.print(f"Replies as stored:   {settings.home / 'store'}", highlight=False)
-    console.print(f"Database:            {settings.db_shown}", highlight=False)
-    console.print(
-        f"Who has replied:     followup status {code}   (with FOLLOWUP_HOME={home} FOLLOWUP_NOW={DEMO_COLLECT})"
-    )
+    console.rule(_("Where everything is"))
+    where = [
+        (_("Letter (numbered)"), str(report.letter)),
+        *((_("Form for review"), str(path)) for path in drafts[1:]),
+        (
+            _("Messages sent ({n})").format(n=len(messages)),
+            _("{folder} (a Maildir; open it with any mail client)").format(folder=settings.outbox),
+        ),
+        (_("Replies received"), str(settings.inbox)),
+        (_("Report {period}").format(period="2023-H1"), str(compiled.paths["report"].parent)),
+        (_("Replies as stored"), str(settings.home / "store")),
+        (_("Database"), settings.db_shown),
+        (
+            _("Who has replied"),
+            _("followup status {directive}   (with FOLLOWUP_HOME={home} FOLLOWUP_NOW={now})").format(
+                directive=code, home=home, now=DEMO_COLLECT
+            ),
+        ),
+    ]
+    width = max(len(what) for what, _path in where) + 3
+    for what, path in where:
+        console.print(f"{what + ':':{width}}{path}", highlight=False)
     raise typer.Exit(report.exit_code)

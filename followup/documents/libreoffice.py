@@ -12,6 +12,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from followup.i18n import _
+
 PDF_TIMEOUT = 180  # seconds; a cold LibreOffice start with a fresh profile takes several
 LEGACY = {"xls": "xlsx", "doc": "docx"}
 
@@ -37,11 +39,21 @@ def to_pdf(docx_path: Path, out_dir: Path, timeout: float = PDF_TIMEOUT) -> Path
         pdf = _convert(docx_path, "pdf", out_dir, timeout)
     except subprocess.CalledProcessError as exc:
         detail = exc.stderr.decode(errors="replace").strip()
-        raise RuntimeError(f"LibreOffice could not convert {docx_path.name} to PDF: {detail}") from exc
+        raise RuntimeError(
+            _("LibreOffice could not convert {file} to PDF: {detail}").format(file=docx_path.name, detail=detail)
+        ) from exc
     except subprocess.TimeoutExpired as exc:
-        raise RuntimeError(f"LibreOffice took more than {timeout:.0f} s to convert {docx_path.name}") from exc
+        raise RuntimeError(
+            _("LibreOffice took more than {seconds} s to convert {file}").format(
+                seconds=f"{timeout:.0f}", file=docx_path.name
+            )
+        ) from exc
     if pdf is None and shutil.which("soffice"):
-        raise RuntimeError(f"LibreOffice reported success but wrote no PDF of {docx_path.name} in {out_dir}")
+        raise RuntimeError(
+            _("LibreOffice reported success but wrote no PDF of {file} in {folder}").format(
+                file=docx_path.name, folder=out_dir
+            )
+        )
     return pdf
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 
+from followup.i18n import _
+
 
 def pdf_text(data: bytes) -> str:
     """The text of every page; ValueError when the file is not a readable PDF (a scan has no text layer)."""
@@ -14,4 +16,4 @@ def pdf_text(data: bytes) -> str:
         reader = PdfReader(io.BytesIO(data))
         return "\n".join(page.extract_text() or "" for page in reader.pages)
     except (PdfReadError, ValueError, KeyError) as exc:
-        raise ValueError(f"not a readable PDF ({exc})") from None
+        raise ValueError(_("not a readable PDF ({error})").format(error=exc)) from None

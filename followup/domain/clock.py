@@ -10,6 +10,8 @@ import datetime as dt
 import os
 from dataclasses import dataclass
 
+from followup.i18n import _
+
 
 @dataclass(frozen=True)
 class Clock:
@@ -53,6 +55,8 @@ def parse_moment(text: str, tz: dt.tzinfo) -> dt.datetime:
         moment = dt.datetime.fromisoformat(text)
     except ValueError as exc:
         raise ValueError(
-            f"{text!r} is not an ISO date or date-time; write e.g. 2023-02-06 or 2023-02-06T08:00+07:00"
+            _("{text} is not an ISO date or date-time; write e.g. 2023-02-06 or 2023-02-06T08:00+07:00").format(
+                text=repr(text)
+            )
         ) from exc
     return moment if moment.tzinfo else moment.replace(tzinfo=tz)

@@ -35,7 +35,7 @@ from pydantic import (
 )
 
 from followup.domain.form_kinds import FORM_SPECS
-from followup.i18n import _
+from followup.i18n import N_, _
 
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
@@ -65,28 +65,36 @@ def nfc(text: str) -> str:
 def _text(value: str) -> str:
     value = nfc(value).strip()
     if not value:
-        raise ValueError("must not be empty")
+        raise ValueError(_("must not be empty"))
     return value
 
 
 def _single_line(value: str) -> str:
     value = _text(value)
     if "\r" in value or "\n" in value:
-        raise ValueError("must be on one line (it goes into mail headers and document titles)")
+        raise ValueError(_("must be on one line (it goes into mail headers and document titles)"))
     return value
 
 
 def _email(value: str) -> str:
     value = value.strip()
     if not EMAIL_RE.match(value):
-        raise ValueError(f"{value!r} is not an e-mail address; write it as name@domain, e.g. ubnd@caoson.example")
+        raise ValueError(
+            _("{value} is not an e-mail address; write it as name@domain, e.g. ubnd@caoson.example").format(
+                value=repr(value)
+            )
+        )
     return value
 
 
 def _code(value: str) -> str:
     value = value.strip()
     if not CODE_RE.match(value):
-        raise ValueError(f"{value!r} is not a valid code; use letters, digits, '-' or '_' only (e.g. XA-CAOSON)")
+        raise ValueError(
+            _("{value} is not a valid code; use letters, digits, '-' or '_' only (e.g. XA-CAOSON)").format(
+                value=repr(value)
+            )
+        )
     return value
 
 
@@ -190,7 +198,7 @@ class ReminderPolicy(_Model):
     @classmethod
     def _positive_days(cls, value: list[int]) -> list[int]:
         if any(day < 1 for day in value):
-            raise ValueError(f"{value}: write whole days of 1 or more, e.g. [7, 3, 1]")
+            raise ValueError(_("{value}: write whole days of 1 or more, e.g. [7, 3, 1]").format(value=value))
         return sorted(set(value))
 
 
@@ -204,22 +212,32 @@ def _day_off(value: Any) -> Any:
         return dt.date.fromisoformat(str(value).strip())
     except ValueError as exc:
         reason = f" ({exc})" if re.match(r"^\d{4}-\d{2}-\d{2}$", str(value).strip()) else ""
-        raise ValueError(f"{value!r} is not a date{reason}; write it as yyyy-mm-dd, e.g. 2023-05-02") from None
+        raise ValueError(
+            _("{value} is not a date{reason}; write it as yyyy-mm-dd, e.g. 2023-05-02").format(
+                value=repr(value), reason=reason
+            )
+        ) from None
 
 
 def _cron(cron: str) -> str:
     """Checked by cronsim, so '99 99 * * *' is caught here and not when the scheduler meets it."""
-    example = "e.g. '30 7 * * 1-6' (07:30 Monday to Saturday)"
+    example = _("e.g. '30 7 * * 1-6' (07:30 Monday to Saturday)")
     fields = len(cron.split())
     if fields != 5:
         raise ValueError(
-            f"{cron!r} is not a cron expression: it has {fields} field(s), "
-            f"write five (minute hour day-of-month month day-of-week), {example}"
+            _(
+                "{cron} is not a cron expression: it has {n} field(s), "
+                "write five (minute hour day-of-month month day-of-week), {example}"
+            ).format(cron=repr(cron), n=fields, example=example)
         )
     try:
         CronSim(cron, dt.datetime(2000, 1, 1))
     except CronSimError as exc:
-        raise ValueError(f"{cron!r} is not a valid cron expression ({exc}); {example}") from None
+        raise ValueError(
+            _("{cron} is not a valid cron expression ({error}); {example}").format(
+                cron=repr(cron), error=exc, example=example
+            )
+        ) from None
     return cron
 
 
@@ -240,7 +258,9 @@ class Schedules(_Model):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Asia/Ho_Chi_Minh") from exc
+            raise ValueError(
+                _("unknown time zone {value}; use an IANA name such as Asia/Ho_Chi_Minh").format(value=repr(value))
+            ) from exc
         return value
 
 
@@ -262,14 +282,18 @@ class Deadline:
         match = DEADLINE_RE.match(str(text))
         if not match:
             raise ValueError(
-                f"deadline {text!r} does not parse; write dd/mm/yyyy for a one-off date (20/02/2023) "
-                "or dd/mm for a date that recurs every year (15/05)"
+                _(
+                    "deadline {text} does not parse; write dd/mm/yyyy for a one-off date (20/02/2023) "
+                    "or dd/mm for a date that recurs every year (15/05)"
+                ).format(text=repr(text))
             )
         day, month, year = int(match[1]), int(match[2]), int(match[3]) if match[3] else None
         try:
             dt.date(year or 2000, month, day)  # 2000 is a leap year: 29/02 is allowed as recurring
         except ValueError as exc:
-            raise ValueError(f"deadline {text!r} is not a real date ({exc})") from exc
+            raise ValueError(
+                _("deadline {text} is not a real date ({error})").format(text=repr(text), error=exc)
+            ) from exc
         return cls(day, month, year)
 
     def __str__(self) -> str:
@@ -317,7 +341,7 @@ class CrossCheck(_Model):
             value.format(reported=0, listed=0, label="")
         except (KeyError, IndexError, ValueError) as exc:
             raise ValueError(
-                "the message may use only {reported}, {listed} and {label}; write other braces as {{ and }}"
+                _("the message may use only {reported}, {listed} and {label}; write other braces as {{ and }}")
             ) from exc
         return value
 
@@ -345,7 +369,11 @@ class Requirement(_Model):
     def _registered_form(cls, value: str) -> str:
         kinds = FORM_SPECS
         if value not in kinds:
-            raise ValueError(f"unknown form {value!r}; the known forms are: {', '.join(kinds)}")
+            raise ValueError(
+                _("unknown form {value}; the known forms are: {known}").format(
+                    value=repr(value), known=", ".join(kinds)
+                )
+            )
         return value
 
     @field_validator("deadline", mode="before")
@@ -443,15 +471,25 @@ class Directive(_Model):
         if report is None:
             return self
         if report.children is not None and report.children not in {r.code for r in self.requirements}:
-            raise ValueError(f"report.children names {report.children!r}, which this directive does not ask for")
+            raise ValueError(
+                _("report.children names {code}, which this directive does not ask for").format(
+                    code=repr(report.children)
+                )
+            )
         if report.tasks and len(report.tasks) != len(self.items):
             raise ValueError(
-                f"report.tasks has {len(report.tasks)} names for {len(self.items)} items; give one per item"
+                _("report.tasks has {tasks} names for {items} items; give one per item").format(
+                    tasks=len(report.tasks), items=len(self.items)
+                )
             )
         for requirement in self.requirements:
             for indicator in requirement.indicators:
                 if indicator.item is not None and indicator.item > len(self.items):
-                    raise ValueError(f"indicator {indicator.code}: item {indicator.item} does not exist")
+                    raise ValueError(
+                        _("indicator {code}: item {item} does not exist").format(
+                            code=indicator.code, item=indicator.item
+                        )
+                    )
         return self
 
     def requirement(self, code: str) -> Requirement:
@@ -534,7 +572,7 @@ class _Loaded:
 
 def _read_yaml(path: Path, problems: list[Problem]) -> _Loaded | None:
     if not path.exists():
-        problems.append(Problem(str(path), "", "file not found; create it or set FOLLOWUP_CONFIG to its folder"))
+        problems.append(Problem(str(path), "", _("file not found; create it or set FOLLOWUP_CONFIG to its folder")))
         return None
     text = path.read_text(encoding="utf-8")
     try:
@@ -595,6 +633,25 @@ def _quoted_example(source: str) -> str:
     return f'{dash}{key}: "{value}"'
 
 
+#: pydantic's own words for the mistakes a clerk makes most, in the clerk's language (its ctx fills the braces).
+PYDANTIC_WORDS = {
+    "missing": N_("is required but missing"),
+    "extra_forbidden": N_("is not a known field; check its spelling"),
+    "int_parsing": N_("must be a whole number"),
+    "int_type": N_("must be a whole number"),
+    "bool_parsing": N_("must be true or false"),
+    "bool_type": N_("must be true or false"),
+    "string_type": N_("must be text"),
+    "list_type": N_("must be a list, e.g. [a, b]"),
+    "dict_type": N_("must be a list of name: value lines"),
+    "model_type": N_("must be a list of name: value lines"),
+    "greater_than_equal": N_("must be {ge} or more"),
+    "less_than_equal": N_("must be {le} or less"),
+    "literal_error": N_("must be one of: {expected}"),
+    "too_short": N_("must have at least {min_length} item(s)"),
+}
+
+
 def _validate(model: type[BaseModel], loaded: _Loaded, problems: list[Problem]) -> Any:
     try:
         return model.model_validate(loaded.data if loaded.data is not None else {})
@@ -602,16 +659,14 @@ def _validate(model: type[BaseModel], loaded: _Loaded, problems: list[Problem]) 
         for err in exc.errors():
             loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
             message = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "missing":
-                message = "is required but missing"
-            elif err["type"] == "string_type" and isinstance(err["input"], dict) and len(err["input"]) == 1:
+            if err["type"] == "string_type" and isinstance(err["input"], dict) and len(err["input"]) == 1:
                 [(key, value)] = err["input"].items()
                 message = _(
                     "this text holds a colon followed by a space, so YAML read it as a field '{key}'; put the whole "
                     'text in double quotes, e.g. "{key}: {value}"'
                 ).format(key=key, value=value)
-            elif err["type"] == "extra_forbidden":
-                message = "is not a known field; check its spelling"
+            elif err["type"] in PYDANTIC_WORDS:
+                message = _(PYDANTIC_WORDS[err["type"]]).format(**err.get("ctx", {}))
             problems.append(loaded.problem(loc, message))
         return None
 
@@ -638,16 +693,24 @@ class Config:
         if len(owners) == 1:
             return owners[0]
         if owners:
-            raise ValueError(f"requirement {requirement!r} is asked by several directives; add --directive")
+            raise ValueError(
+                _("requirement {code} is asked by several directives; add --directive").format(code=repr(requirement))
+            )
         known = sorted({r.code for d in self.directives.values() for r in d.requirements})
-        raise ValueError(f"requirement {requirement!r} is unknown; known: {', '.join(known)}")
+        raise ValueError(
+            _("requirement {code} is unknown; known: {known}").format(code=repr(requirement), known=", ".join(known))
+        )
 
     def directive(self, code: str) -> Directive:
         try:
             return self.directives[code]
         except KeyError:
-            known = ", ".join(sorted(self.directives)) or "none"
-            raise KeyError(f"no directive {code!r} in {self.root / 'directives'}; known: {known}") from None
+            known = ", ".join(sorted(self.directives)) or _("none")
+            raise KeyError(
+                _("no directive {code} in {folder}; known: {known}").format(
+                    code=repr(code), folder=self.root / "directives", known=known
+                )
+            ) from None
 
 
 def _items(data: Any, key: str) -> list[tuple[int, dict[str, Any]]]:
@@ -674,7 +737,11 @@ def _cross_check_recipients(loaded: _Loaded, problems: list[Problem]) -> None:
     seen_groups: set[str] = set()
     for i, group in _items(data, "groups"):
         if group.get("code") in seen_groups:
-            problems.append(loaded.problem(("groups", i, "code"), f"duplicate group code {group.get('code')!r}"))
+            problems.append(
+                loaded.problem(
+                    ("groups", i, "code"), _("duplicate group code {code}").format(code=repr(group.get("code")))
+                )
+            )
         seen_groups.add(group.get("code"))  # type: ignore[arg-type]
     group_codes = sorted(str(g) for g in seen_groups)
     seen_units: dict[str, int] = {}
@@ -685,7 +752,9 @@ def _cross_check_recipients(loaded: _Loaded, problems: list[Problem]) -> None:
             problems.append(
                 loaded.problem(
                     ("units", i, "code"),
-                    f"duplicate unit code {code!r} (also units[{seen_units[code]}]); every unit needs its own code",
+                    _("duplicate unit code {code} (also units[{other}]); every unit needs its own code").format(
+                        code=repr(code), other=seen_units[code]
+                    ),
                 )
             )
         seen_units.setdefault(code, i)
@@ -693,7 +762,10 @@ def _cross_check_recipients(loaded: _Loaded, problems: list[Problem]) -> None:
             if group not in seen_groups:
                 problems.append(
                     loaded.problem(
-                        ("units", i, "groups", j), f"unknown group {group!r}; known groups: {', '.join(group_codes)}"
+                        ("units", i, "groups", j),
+                        _("unknown group {group}; known groups: {known}").format(
+                            group=repr(group), known=", ".join(group_codes)
+                        ),
                     )
                 )
         for j, email in _strings(unit, "emails"):
@@ -702,7 +774,9 @@ def _cross_check_recipients(loaded: _Loaded, problems: list[Problem]) -> None:
                 problems.append(
                     loaded.problem(
                         ("units", i, "emails", j),
-                        f"{email} is also the address of {seen_mail[key]}; replies could not be told apart",
+                        _("{email} is also the address of {unit}; replies could not be told apart").format(
+                            email=email, unit=seen_mail[key]
+                        ),
                     )
                 )
             seen_mail.setdefault(key, code)
@@ -713,14 +787,24 @@ def _cross_check_directive(loaded: _Loaded, groups: set[str] | None, problems: l
     expected = Path(loaded.file).stem
     if data.get("code") != expected:
         problems.append(
-            loaded.problem(("code",), f"code {data.get('code')!r} differs from the file name; name it {expected!r}")
+            loaded.problem(
+                ("code",),
+                _("code {code} differs from the file name; name it {expected}").format(
+                    code=repr(data.get("code")), expected=repr(expected)
+                ),
+            )
         )
     addressees = [a for _, a in _strings(data, "addressees")]
     if groups is not None:
         for i, code in _strings(data, "addressees"):
             if code not in groups:
                 problems.append(
-                    loaded.problem(("addressees", i), f"unknown group {code!r}; known: {', '.join(sorted(groups))}")
+                    loaded.problem(
+                        ("addressees", i),
+                        _("unknown group {group}; known: {known}").format(
+                            group=repr(code), known=", ".join(sorted(groups))
+                        ),
+                    )
                 )
     kinds = FORM_SPECS
     forms = {str(req.get("code")): str(req.get("form")) for _, req in _items(data, "requirements")}
@@ -728,28 +812,37 @@ def _cross_check_directive(loaded: _Loaded, groups: set[str] | None, problems: l
     for i, req in _items(data, "requirements"):
         code = req.get("code")
         if code in seen:
-            problems.append(loaded.problem(("requirements", i, "code"), f"duplicate requirement {code!r}"))
+            problems.append(
+                loaded.problem(("requirements", i, "code"), _("duplicate requirement {code}").format(code=repr(code)))
+            )
         seen.add(code)  # type: ignore[arg-type]
         for j, group in _strings(req, "from_groups"):
             if groups is not None and group not in groups:
                 problems.append(
                     loaded.problem(
                         ("requirements", i, "from_groups", j),
-                        f"requirement {code!r} asks group {group!r}, which recipients.yaml does not define",
+                        _("requirement {code} asks group {group}, which recipients.yaml does not define").format(
+                            code=repr(code), group=repr(group)
+                        ),
                     )
                 )
             elif group not in addressees:
                 problems.append(
                     loaded.problem(
                         ("requirements", i, "from_groups", j),
-                        f"group {group!r} is asked to reply but is not among the addressees; add it to addressees",
+                        _(
+                            "group {group} is asked to reply but is not among the addressees; add it to addressees"
+                        ).format(group=repr(group)),
                     )
                 )
         indicators = {str(ind.get("code")) for _, ind in _items(req, "indicators")}
         kind = kinds.get(str(req.get("form")))
         if kind is not None and kind.needs_indicators and not indicators:
             problems.append(
-                loaded.problem(("requirements", i, "indicators"), f"a {kind.name} form needs at least one indicator")
+                loaded.problem(
+                    ("requirements", i, "indicators"),
+                    _("a {kind} form needs at least one indicator").format(kind=kind.name),
+                )
             )
         for j, check in _items(req, "cross_checks"):
             _cross_check_cross_check(loaded, ("requirements", i, "cross_checks", j), check, indicators, forms, problems)
@@ -759,7 +852,9 @@ def _cross_check_directive(loaded: _Loaded, groups: set[str] | None, problems: l
                     problems.append(
                         loaded.problem(
                             ("requirements", i, "rules", j, side),
-                            f"rule names indicator {rule.get(side)!r}, which this requirement does not ask for",
+                            _("rule names indicator {code}, which this requirement does not ask for").format(
+                                code=repr(rule.get(side))
+                            ),
                         )
                     )
 
@@ -779,8 +874,9 @@ def _cross_check_cross_check(
         problems.append(
             loaded.problem(
                 (*path, "indicator"),
-                f"cross-check names indicator {indicator!r}, which this requirement does not ask for; "
-                f"known: {', '.join(sorted(indicators)) or 'none'}",
+                _("cross-check names indicator {code}, which this requirement does not ask for; known: {known}").format(
+                    code=repr(indicator), known=", ".join(sorted(indicators)) or _("none")
+                ),
             )
         )
     if "of" not in check:
@@ -789,8 +885,10 @@ def _cross_check_cross_check(
         problems.append(
             loaded.problem(
                 (*path, "of"),
-                f"cross-check compares with requirement {of!r}, which this directive does not ask for; "
-                f"known: {', '.join(sorted(forms))}",
+                _(
+                    "cross-check compares with requirement {code}, which this directive does not ask for; "
+                    "known: {known}"
+                ).format(code=repr(of), known=", ".join(sorted(forms))),
             )
         )
         return
@@ -799,13 +897,20 @@ def _cross_check_cross_check(
         return  # an unknown form is reported on the requirement itself
     if not kind.counts:
         problems.append(
-            loaded.problem((*path, "of"), f"requirement {of!r} is a {kind.name} form, which has no counts to compare")
+            loaded.problem(
+                (*path, "of"),
+                _("requirement {code} is a {kind} form, which has no counts to compare").format(
+                    code=repr(of), kind=kind.name
+                ),
+            )
         )
     elif equals not in kind.counts:
         problems.append(
             loaded.problem(
                 (*path, "equals"),
-                f"{equals!r} is not a count of a {kind.name} form; use one of: {', '.join(kind.counts)}",
+                _("{count} is not a count of a {kind} form; use one of: {known}").format(
+                    count=repr(equals), kind=kind.name, known=", ".join(kind.counts)
+                ),
             )
         )
 
@@ -878,7 +983,7 @@ def _load_config(root: Path) -> Config:
     folder = root / "directives"
     files = _config_files(root)[2:]
     if not files:
-        problems.append(Problem(str(folder), "", "no directive found; add one file per directive, e.g. 2023-x.yaml"))
+        problems.append(Problem(str(folder), "", _("no directive found; add one file per directive, e.g. 2023-x.yaml")))
     for file in files:
         loaded_d = _read_yaml(file, problems)
         if not loaded_d:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from followup.domain.identity import FormIdentity
+from followup.i18n import N_, _
 
 
 class Headers(Protocol):
@@ -29,6 +30,10 @@ class Headers(Protocol):
 
     @property
     def tag(self) -> tuple[str, str] | None: ...  # (directive, unit) of the subject's tracking tag
+
+
+#: What each source of evidence is called in a triage reason.
+SOURCES = {"form": N_("the form"), "thread": N_("the thread"), "sender": N_("the sender"), "tag": N_("the subject tag")}
 
 
 @dataclass(frozen=True)
@@ -109,12 +114,17 @@ def match(
     units = sorted({e.unit for e in items if e.unit})
     directives = sorted({e.directive for e in items if e.directive})
     if len(units) > 1:
-        by_source = "; ".join(f"{e.source} says {e.unit}" for e in items if e.unit)
-        return NoMatch(f"conflicting units ({by_source})", None, texts)
+        by_source = "; ".join(
+            _("{source} says {unit}").format(source=_(SOURCES.get(e.source, e.source)), unit=e.unit)
+            for e in items
+            if e.unit
+        )
+        return NoMatch(_("conflicting units ({evidence})").format(evidence=by_source), None, texts)
     if len(directives) > 1:
-        return NoMatch(f"conflicting directives ({', '.join(directives)})", units[0] if units else None, texts)
+        reason = _("conflicting directives ({directives})").format(directives=", ".join(directives))
+        return NoMatch(reason, units[0] if units else None, texts)
     if not units:
-        return NoMatch("no evidence of the unit (unknown sender, no form identity, no tag)", None, texts)
+        return NoMatch(_("no evidence of the unit (unknown sender, no form identity, no tag)"), None, texts)
     unit = units[0]
     if identity is not None:
         return Match(identity.directive, identity.requirement, identity.period, unit, texts)
@@ -124,9 +134,13 @@ def match(
         inferred = f"inferred: {requirement} {period} is the only open requirement of {unit} taking this kind of file"
         return Match(directive, requirement, period, unit, (*texts, inferred))
     if not options:
-        return NoMatch(f"the file carries no form identity and {unit} owes no form of this kind", unit, texts)
+        return NoMatch(
+            _("the file carries no form identity and {unit} owes no form of this kind").format(unit=unit), unit, texts
+        )
     return NoMatch(
-        f"the file carries no form identity and {unit} owes {len(options)} forms of this kind; assign one",
+        _("the file carries no form identity and {unit} owes {n} forms of this kind; assign one").format(
+            unit=unit, n=len(options)
+        ),
         unit,
         texts,
     )

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from followup.domain.config import Directive, Requirement
+from followup.i18n import _
 
 PERIOD_RE = re.compile(r"^(\d{4})(?:-(H1))?$")
 
@@ -25,7 +26,11 @@ class Period:
     def parse(cls, text: str) -> Period:
         match = PERIOD_RE.match(text.strip())
         if not match:
-            raise ValueError(f"period {text!r} does not parse; write 2023 for a year or 2023-H1 for its first half")
+            raise ValueError(
+                _("period {text} does not parse; write 2023 for a year or 2023-H1 for its first half").format(
+                    text=repr(text)
+                )
+            )
         return cls(int(match[1]), 1 if match[2] else None)
 
     def __str__(self) -> str:
@@ -80,8 +85,9 @@ def due_for(directive: Directive, requirement: Requirement, period: Period, tz: 
     if period != expected or (not requirement.recurring and period.year != requirement.deadline.year):
         first = requirement.deadline.year or directive.year
         raise ValueError(
-            f"requirement {requirement.code!r} has no period {period}; "
-            f"its periods look like {period_for(requirement, first)}"
+            _("requirement {code} has no period {period}; its periods look like {example}").format(
+                code=repr(requirement.code), period=period, example=period_for(requirement, first)
+            )
         )
     return due_in(requirement, period.year, tz)
 

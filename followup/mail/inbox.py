@@ -30,6 +30,7 @@ from imapclient import IMAPClient, SocketTimeout
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
 from pydantic import SecretStr
 
+from followup.i18n import _
 from followup.mail.urls import (
     DEFAULT_BACKOFF,
     DEFAULT_RETRIES,
@@ -225,8 +226,10 @@ class ImapInbox:
                 if not _temporary_login_failure(exc):
                     reason = " ".join(redact(str(exc), s.password).split())
                     raise InboxLoginRejected(
-                        f"IMAP: login refused by {s.where} for user {s.user!r} ({reason}); "
-                        "check the user and password in FOLLOWUP_IMAP_URL"
+                        _(
+                            "IMAP: login refused by {at} for user {user} ({reason}); "
+                            "check the user and password in FOLLOWUP_IMAP_URL"
+                        ).format(at=s.where, user=repr(s.user), reason=reason)
                     ) from None
                 cause = exc
             except (OSError, IMAPClientAbortError) as exc:  # refused, DNS, TLS, socket.timeout, dropped
@@ -234,12 +237,13 @@ class ImapInbox:
             if attempt + 1 < attempts:
                 self._sleep(self._retry_delays[attempt])
         what = (
-            f"IMAP: server unavailable ({' '.join(redact(str(cause), s.password).split())}) at {s.where}; "
-            "try again later or check FOLLOWUP_IMAP_URL"
+            _("IMAP: server unavailable ({reason}) at {at}; try again later or check FOLLOWUP_IMAP_URL").format(
+                reason=" ".join(redact(str(cause), s.password).split()), at=s.where
+            )
             if isinstance(cause, LoginError)
             else "IMAP: " + connect_failure(cause, "imap", s.host, s.port, s.timeout, s.password)
         )
-        tries = f" ({attempts} attempts)" if attempts > 1 else ""
+        tries = " " + _("({n} attempts)").format(n=attempts) if attempts > 1 else ""
         raise InboxUnavailable(what + tries) from None
 
     def _connect_once(self) -> IMAPClient:
@@ -262,8 +266,10 @@ class ImapInbox:
                 raise
             except IMAPClientError as exc:
                 raise InboxUnavailable(
-                    f"IMAP server {s.where}: folder {s.folder!r} cannot be opened for user {s.user!r} "
-                    f"({redact(str(exc), s.password)}); check folder= in FOLLOWUP_IMAP_URL"
+                    _(
+                        "IMAP server {at}: folder {folder} cannot be opened for user {user} ({reason}); "
+                        "check folder= in FOLLOWUP_IMAP_URL"
+                    ).format(at=s.where, folder=repr(s.folder), user=repr(s.user), reason=redact(str(exc), s.password))
                 ) from None
             permanent = {bytes(flag).lower() for flag in info.get(b"PERMANENTFLAGS", ())}
             if b"\\*" in permanent or KEYWORD.lower().encode() in permanent:
@@ -304,8 +310,10 @@ class ImapInbox:
             raise
         except IMAPClientError as exc:
             raise InboxUnavailable(
-                f"IMAP server {s.where} does not allow keywords and folder {name!r} cannot be created "
-                f"({redact(str(exc), s.password)}); create it or set processed_folder= in FOLLOWUP_IMAP_URL"
+                _(
+                    "IMAP server {at} does not allow keywords and folder {folder} cannot be created ({reason}); "
+                    "create it or set processed_folder= in FOLLOWUP_IMAP_URL"
+                ).format(at=s.where, folder=repr(name), reason=redact(str(exc), s.password))
             ) from None
         return name
 
@@ -320,10 +328,18 @@ class ImapInbox:
             with contextlib.suppress(IMAPClientError, OSError):
                 client.shutdown()
             reason = redact(f"{type(exc).__name__}: {exc}", self.settings.password)
-            raise InboxUnavailable(f"IMAP server {self.settings.where} failed while {doing} ({reason})") from exc
+            raise InboxUnavailable(
+                _("IMAP server {at} failed while {doing} ({reason})").format(
+                    at=self.settings.where, doing=doing, reason=reason
+                )
+            ) from exc
         except IMAPClientError as exc:
             reason = redact(str(exc), self.settings.password)
-            raise InboxError(f"IMAP server {self.settings.where} refused {doing}: {reason}") from exc
+            raise InboxError(
+                _("IMAP server {at} refused {doing}: {reason}").format(
+                    at=self.settings.where, doing=doing, reason=reason
+                )
+            ) from exc
 
     # -- reading and marking
 
@@ -333,13 +349,13 @@ class ImapInbox:
         criteria = ["NOT", "KEYWORD", KEYWORD]
         if self._mode == "copy":  # originals may linger flagged \Deleted (no UIDPLUS)
             criteria += ["NOT", "DELETED"]
-        with self._talking("searching for unprocessed messages") as client:
+        with self._talking(_("searching for unprocessed messages")) as client:
             uids = sorted(client.search(criteria))
         if limit is not None:
             uids = uids[: max(0, limit)]
         for start in range(0, len(uids), self._batch_size):
             batch = uids[start : start + self._batch_size]
-            with self._talking(f"fetching {len(batch)} messages") as client:
+            with self._talking(_("fetching {n} messages").format(n=len(batch))) as client:
                 response = client.fetch(batch, ["INTERNALDATE", "BODY.PEEK[]"])
             for uid in batch:
                 item = response.get(uid, {})
@@ -354,7 +370,7 @@ class ImapInbox:
             return
         self._connected()
         uids = [self._uid_from_key(key) for key in keys]
-        with self._talking(f"marking {len(uids)} message(s) processed") as client:
+        with self._talking(_("marking {n} message(s) processed").format(n=len(uids))) as client:
             if self._mode == "keyword":
                 client.add_flags(uids, [KEYWORD], silent=True)
             elif self._mode == "move":
@@ -414,7 +430,9 @@ class MaildirInbox:
         try:
             self._colon = mailbox.Maildir(self.path, create=True).colon
         except OSError as exc:
-            raise InboxUnavailable(f"Maildir {self.path} cannot be opened or created: {exc}") from None
+            raise InboxUnavailable(
+                _("Maildir {folder} cannot be opened or created: {reason}").format(folder=self.path, reason=exc)
+            ) from None
 
     def fetch_unprocessed(self, limit: int | None = None) -> Iterator[RawMessage]:
         """Oldest delivery first (by file time); reads the files without renaming them.

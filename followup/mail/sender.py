@@ -19,6 +19,7 @@ from typing import Protocol, Self
 
 from pydantic import SecretStr
 
+from followup.i18n import _
 from followup.mail.urls import (
     DEFAULT_BACKOFF,
     DEFAULT_RETRIES,
@@ -176,15 +177,19 @@ class SmtpSender:
         except smtplib.SMTPAuthenticationError as exc:
             _close_quietly(smtp)
             raise LoginRefused(
-                f"SMTP: login refused by {at} for user {s.user!r} ({exc.smtp_code}); "
-                "check the user and password in FOLLOWUP_SMTP_URL",
+                _(
+                    "SMTP: login refused by {at} for user {user} ({code}); "
+                    "check the user and password in FOLLOWUP_SMTP_URL"
+                ).format(at=at, user=repr(s.user), code=exc.smtp_code),
                 exc.smtp_code,
             ) from None
         except smtplib.SMTPNotSupportedError:
             _close_quietly(smtp)
             raise ServerUnavailable(
-                f"SMTP: TLS failure: {at} does not offer STARTTLS; use smtps:// if that port speaks TLS from the "
-                "first byte, or check the port in FOLLOWUP_SMTP_URL"
+                _(
+                    "SMTP: TLS failure: {at} does not offer STARTTLS; use smtps:// if that port speaks TLS from the "
+                    "first byte, or check the port in FOLLOWUP_SMTP_URL"
+                ).format(at=at)
             ) from None
         except (OSError, smtplib.SMTPException) as exc:
             _close_quietly(smtp)
@@ -202,14 +207,14 @@ class SmtpSender:
                 refused = self._smtp.sendmail(from_addr, recipients, data)
                 return sorted(refused)
             except smtplib.SMTPRecipientsRefused as exc:
-                codes = [code for code, _ in exc.recipients.values()]
+                codes = [code for code, _message in exc.recipients.values()]
                 detail = "; ".join(
                     f"{addr}: {code} {msg.decode(errors='replace')}" for addr, (code, msg) in exc.recipients.items()
                 )
                 failure: SendFailure = (
-                    PermanentFailure(f"recipients refused: {detail}", max(codes))
+                    PermanentFailure(_("recipients refused: {detail}").format(detail=detail), max(codes))
                     if all(code >= 500 for code in codes)
-                    else TransientFailure(f"recipients deferred: {detail}", min(codes))
+                    else TransientFailure(_("recipients deferred: {detail}").format(detail=detail), min(codes))
                 )
                 self._reset()
             except smtplib.SMTPResponseException as exc:
@@ -231,7 +236,7 @@ class SmtpSender:
                     raise
             except (TimeoutError, smtplib.SMTPServerDisconnected, OSError) as exc:
                 reason = redact(str(exc), self.settings.password)
-                failure = TransientFailure(f"connection to {self.where} lost: {reason}")
+                failure = TransientFailure(_("connection to {at} lost: {reason}").format(at=self.where, reason=reason))
                 self._drop()
             if failure.permanent or attempt == len(delays):
                 raise failure

@@ -16,6 +16,7 @@ from jinja2 import meta
 from pydantic import BaseModel, ConfigDict
 
 from followup.domain.states import MessageKind
+from followup.i18n import _
 
 
 class MailBody(BaseModel):
@@ -239,23 +240,32 @@ def check(folder: Path) -> list[str]:
         for ext in ("txt", "html"):
             path = folder / f"{kind}.{ext}"
             if not path.exists():
-                problems.append(f"{path}: missing; every message needs a {ext} body")
+                problems.append(_("{file}: missing; every message needs a {ext} body").format(file=path, ext=ext))
                 continue
             try:
                 ast = env.parse(path.read_text(encoding="utf-8"))
             except jinja2.TemplateSyntaxError as exc:
-                problems.append(f"{path}:{exc.lineno}: template syntax error: {exc.message}")
+                problems.append(
+                    _("{file}:{line}: template syntax error: {error}").format(
+                        file=path, line=exc.lineno, error=exc.message
+                    )
+                )
                 continue
             unknown = meta.find_undeclared_variables(ast) - known
             for name in sorted(unknown):
                 problems.append(
-                    f"{path}: uses {{{{ {name} }}}}, which a {kind} message does not provide; "
-                    f"known: {', '.join(sorted(known))}"
+                    _("{file}: uses {tag}, which a {kind} message does not provide; known: {known}").format(
+                        file=path, tag=f"{{{{ {name} }}}}", kind=kind, known=", ".join(sorted(known))
+                    )
                 )
             if unknown:
                 continue
             try:
                 env.from_string(path.read_text(encoding="utf-8")).render(dict(model.example()))  # type: ignore[attr-defined]
             except jinja2.TemplateError as exc:
-                problems.append(f"{path}: does not render with an example {kind} message: {exc}")
+                problems.append(
+                    _("{file}: does not render with an example {kind} message: {error}").format(
+                        file=path, kind=kind, error=exc
+                    )
+                )
     return problems

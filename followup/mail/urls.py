@@ -39,6 +39,8 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from pydantic import SecretStr
 
+from followup.i18n import _
+
 __all__ = ["MailUrl", "MailUrlError", "connect_failure", "is_loopback", "parse_mail_url", "redact"]
 
 Kind = Literal["smtp", "imap"]
@@ -121,83 +123,109 @@ def parse_mail_url(url: str, kind: Kind) -> MailUrl:
         port = parts.port
     except ValueError:
         raise error(
-            "the host or port does not parse; the port must be a number from 1 to 65535 "
-            "(if the password contains '/', '?' or '#', percent-encode them as %2F %3F %23)"
+            _(
+                "the host or port does not parse; the port must be a number from 1 to 65535 "
+                "(if the password contains '/', '?' or '#', percent-encode them as %2F %3F %23)"
+            )
         ) from None
     scheme = parts.scheme.lower()
     if scheme not in schemes.values():
         raise error(
-            f"the scheme must be {schemes['plain']}:// (plain, or STARTTLS with ?starttls=true) "
-            f"or {schemes['tls']}:// (TLS); e.g. {example}"
+            _(
+                "the scheme must be {plain}:// (plain, or STARTTLS with ?starttls=true) "
+                "or {tls}:// (TLS); e.g. {example}"
+            ).format(plain=schemes["plain"], tls=schemes["tls"], example=example)
         )
     if not parts.hostname:
-        raise error(f"the host is missing; e.g. {example}")
+        raise error(_("the host is missing; e.g. {example}").format(example=example))
     if parts.username is None and "@" in url:
         raise error(
-            "user:password@host is cut short by a '/', '?' or '#'; percent-encode them in the password (%2F %3F %23)"
+            _("user:password@host is cut short by a '/', '?' or '#'; percent-encode them in the password (%2F %3F %23)")
         )
     if parts.path not in ("", "/"):
         raise error(
-            "unexpected path after the host"
-            + ("; choose the mailbox with ?folder=NAME" if kind == "imap" else "")
-            + " (percent-encode '/' in the password as %2F)"
+            _(
+                "unexpected path after the host; choose the mailbox with ?folder=NAME "
+                "(percent-encode '/' in the password as %2F)"
+            )
+            if kind == "imap"
+            else _("unexpected path after the host (percent-encode '/' in the password as %2F)")
         )
     user = unquote(parts.username) if parts.username else None
     password = SecretStr(unquote(parts.password)) if parts.password else None
     if kind == "imap" and not user:
-        raise error("the user name is missing; write imap://user:password@host (percent-encode @ : / ? # % in them)")
+        raise error(_("the user name is missing; write imap://user:password@host (percent-encode @ : / ? # % in them)"))
     if user and password is None:
-        raise error(f"the password is missing; write {kind}://user:password@host (percent-encode @ : / ? # % in it)")
+        raise error(
+            _("the password is missing; write {kind}://user:password@host (percent-encode @ : / ? # % in it)").format(
+                kind=kind
+            )
+        )
     secret = password.get_secret_value() if password else ""
 
     options: dict[str, str] = {}
     for name, value in parse_qsl(parts.query, keep_blank_values=True):
         if name not in _OPTIONS[kind]:
-            shown = repr(name) if re.fullmatch(r"[A-Za-z_]{1,30}", name) else "(not shown)"
-            raise error(f"unknown option {shown}; known options: {', '.join(sorted(_OPTIONS[kind]))}")
+            shown = repr(name) if re.fullmatch(r"[A-Za-z_]{1,30}", name) else _("(not shown)")
+            known = ", ".join(sorted(_OPTIONS[kind]))
+            raise error(_("unknown option {name}; known options: {known}").format(name=shown, known=known))
         if name in options:
-            raise error(f"option {name} is given twice")
+            raise error(_("option {name} is given twice").format(name=name))
         options[name] = value
 
     def shown(value: str) -> str:
-        return repr(value) if value and len(value) <= 30 and (not secret or secret not in value) else "this value"
+        return repr(value) if value and len(value) <= 30 and (not secret or secret not in value) else _("this value")
 
     def boolean(name: str) -> bool:
         value = options.get(name, "false")
         try:
             return _BOOLEANS[value.strip().lower()]
         except KeyError:
-            raise error(f"option {name} cannot be {shown(value)}; write true/false, yes/no or 1/0") from None
+            raise error(
+                _("option {name} cannot be {value}; write true/false, yes/no or 1/0").format(
+                    name=name, value=shown(value)
+                )
+            ) from None
 
     def number(name: str, default: float, low: float, high: float, whole: bool = False) -> float:
         if name not in options:
             return default
         value = options[name]
-        what = "a whole number" if whole else "a number of seconds"
+        what = (
+            _("option {name} cannot be {value}; write a whole number from {low} to {high}")
+            if whole
+            else _("option {name} cannot be {value}; write a number of seconds from {low} to {high}")
+        )
         try:
             result = int(value) if whole else float(value)
         except ValueError:
             result = None
         if result is None or not low <= result <= high:
-            raise error(f"option {name} cannot be {shown(value)}; write {what} from {low:g} to {high:g}")
+            raise error(what.format(name=name, value=shown(value), low=f"{low:g}", high=f"{high:g}"))
         return result
 
     implicit_tls = scheme == schemes["tls"]
     if "ssl" in options and boolean("ssl") != implicit_tls:
         raise error(
-            f"option ssl contradicts the scheme {scheme}://; use {schemes['tls']}:// for TLS from the first byte, "
-            f"{schemes['plain']}:// (optionally with starttls=true) otherwise"
+            _(
+                "option ssl contradicts the scheme {scheme}://; use {tls}:// for TLS from the first byte, "
+                "{plain}:// (optionally with starttls=true) otherwise"
+            ).format(scheme=scheme, tls=schemes["tls"], plain=schemes["plain"])
         )
     starttls = boolean("starttls")
     if starttls and implicit_tls:
-        raise error(f"option starttls=true only applies to {schemes['plain']}://; {scheme}:// is already TLS")
+        raise error(
+            _("option starttls=true only applies to {plain}://; {scheme}:// is already TLS").format(
+                plain=schemes["plain"], scheme=scheme
+            )
+        )
     security: Security = "tls" if implicit_tls else "starttls" if starttls else "plain"
     timeout = number("timeout", DEFAULT_TIMEOUT, 0.1, 600)
     retries = int(number("retries", DEFAULT_RETRIES[kind], 0, 10, whole=True))
     backoff = number("backoff", DEFAULT_BACKOFF[kind], 0, 600)
     for name in ("folder", "processed_folder"):
         if name in options and not options[name].strip():
-            raise error(f"option {name} must not be empty; leave it out for the default")
+            raise error(_("option {name} must not be empty; leave it out for the default").format(name=name))
     port = port or PORTS[(kind, security)]
     if (
         password is not None
@@ -206,9 +234,15 @@ def parse_mail_url(url: str, kind: Kind) -> MailUrl:
         and not boolean("insecure_login")
     ):
         raise error(
-            f"the password would cross the network unencrypted to {host_port(parts.hostname, port)}; "
-            f"use starttls=true (port {PORTS[(kind, 'starttls')]}) or {schemes['tls']}:// "
-            f"(port {PORTS[(kind, 'tls')]}), or add insecure_login=true if you knowingly accept that"
+            _(
+                "the password would cross the network unencrypted to {host}; use starttls=true (port {starttls_port}) "
+                "or {tls}:// (port {tls_port}), or add insecure_login=true if you knowingly accept that"
+            ).format(
+                host=host_port(parts.hostname, port),
+                starttls_port=PORTS[(kind, "starttls")],
+                tls=schemes["tls"],
+                tls_port=PORTS[(kind, "tls")],
+            )
         )
     return MailUrl(
         kind=kind,
@@ -236,26 +270,26 @@ def connect_failure(
         exc = exc.__context__  # smtplib words a silent greeting as "Connection unexpectedly closed: timed out"
     reason = redact(" ".join(str(exc).split()), password) or type(exc).__name__
     if isinstance(exc, ConnectionRefusedError):
-        text = f"connection refused by {at}: no mail server listens there; check the host and port in {var}"
+        text = _("connection refused by {at}: no mail server listens there; check the host and port in {var}")
     elif isinstance(exc, TimeoutError):
-        text = (
-            f"no answer from {at} within {timeout:g} s (timed out); check the host and port in {var}, "
+        text = _(
+            "no answer from {at} within {timeout} s (timed out); check the host and port in {var}, "
             "the network and any firewall"
         )
     elif isinstance(exc, socket.gaierror):
-        text = f"host name {host!r} not found ({reason}); check the host in {var} and the network's DNS"
+        text = _("host name {host} not found ({reason}); check the host in {var} and the network's DNS")
     elif isinstance(exc, ssl.SSLCertVerificationError):
-        text = (
-            f"TLS failure with {at}: its certificate is not trusted ({reason}); "
-            f"check the host name in {var} and the server's certificate"
+        text = _(
+            "TLS failure with {at}: its certificate is not trusted ({reason}); "
+            "check the host name in {var} and the server's certificate"
         )
     elif isinstance(exc, ssl.SSLError):
-        text = (
-            f"TLS failure with {at} ({reason}); check that the port speaks TLS from the first byte "
-            f"({kind}s://) or STARTTLS (starttls=true) as {var} says"
+        text = _(
+            "TLS failure with {at} ({reason}); check that the port speaks TLS from the first byte "
+            "({kind}s://) or STARTTLS (starttls=true) as {var} says"
         )
     elif isinstance(exc, OSError) and not type(exc).__module__.startswith(("smtplib", "imaplib", "imapclient")):
-        text = f"cannot reach {at} ({reason}); check the host in {var} and the network"
+        text = _("cannot reach {at} ({reason}); check the host in {var} and the network")
     else:
-        text = f"{at} broke off while connecting ({reason}); check the host, port and TLS options in {var}"
-    return text
+        text = _("{at} broke off while connecting ({reason}); check the host, port and TLS options in {var}")
+    return text.format(at=at, var=var, timeout=f"{timeout:g}", host=repr(host), reason=reason, kind=kind)

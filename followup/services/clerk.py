@@ -65,7 +65,7 @@ def record(
 def _waiting(uow: UnitOfWork, submission_id: int) -> Submission:
     waiting = uow.repo.submission(submission_id)
     if waiting is None or waiting.status != SubmissionStatus.TRIAGE:
-        raise ValueError(f"no reply #{submission_id} waits in triage; run `followup triage` to list them")
+        raise ValueError(_("no reply #{n} waits in triage; run `followup triage` to list them").format(n=submission_id))
     return waiting
 
 
@@ -75,7 +75,9 @@ def assign(
     """The clerk says whose reply a triaged file is; it is then read and checked as usual, and answered."""
     waiting = _waiting(uow, submission_id)
     if not waiting.attachment_path:
-        raise ValueError(f"reply #{submission_id} has no file to read; set it aside with --reject instead")
+        raise ValueError(
+            _("reply #{n} has no file to read; set it aside with --reject instead").format(n=submission_id)
+        )
     incoming = uow.repo.incoming(waiting.incoming_id)
     assert incoming is not None
     data = Path(waiting.attachment_path).read_bytes()
@@ -85,7 +87,9 @@ def assign(
         data, ext = convert_legacy(data, ext) or data, LEGACY[ext]
     found = Match(directive, requirement, period, unit, (*waiting.evidence, "assigned by the clerk"))
     waiting.status = SubmissionStatus.ASSIGNED
-    waiting.reason = f"assigned by the clerk to {unit} {requirement} {period}"
+    waiting.reason = _("assigned by the clerk to {unit} {requirement} {period}").format(
+        unit=unit, requirement=requirement, period=period
+    )
     decided = Interpreter(uow, config).decide(incoming, name, data, ext, found, None)
     decided.decided_by = "clerk"
     answers.queue_answer(uow, config, incoming, [decided])

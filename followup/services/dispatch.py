@@ -23,6 +23,7 @@ from followup.domain.periods import Due, first_due
 from followup.domain.states import Delivery, MessageKind, MessageStatus
 from followup.forms.prefill import UNIT_CODE, UNIT_NAME, FormTemplate
 from followup.forms.registry import form_filename, kind_of
+from followup.i18n import _
 from followup.mail.compose import Attachment, Outgoing, digest, tracking_tag
 from followup.mail.sender import Sender
 from followup.mail.templates import DirectiveMail, RequestItem
@@ -37,8 +38,9 @@ PURPOSE = "directive"  # the register's word for the letter of a directive
 class UnknownUnits(ValueError):
     def __init__(self, codes: Sequence[str], known: Sequence[str]):
         super().__init__(
-            f"unknown unit code(s): {', '.join(codes)}; the directive goes to: {', '.join(known[:12])}"
-            + (" …" if len(known) > 12 else "")
+            _("unknown unit code(s): {codes}; the directive goes to: {known}").format(
+                codes=", ".join(codes), known=", ".join(known[:12]) + (" …" if len(known) > 12 else "")
+            )
         )
 
 
@@ -235,8 +237,10 @@ def check_signed(dispatch: Dispatch, signed: Path) -> None:
     label = dispatch.number.label  # text layers scatter Vietnamese marks: look for the number and symbol alone
     if not re.search(rf"(?<!\d){re.escape(label)}", unicodedata.normalize("NFC", "".join(text.split()))):
         raise SignedCopyMismatch(
-            f"--signed {signed}: this PDF does not carry the number {label} of the issued letter "
-            f"({Path(dispatch.letter_path).name}); scan or export the signed copy of that letter"
+            _(
+                "--signed {file}: this PDF does not carry the number {number} of the issued letter ({letter}); "
+                "scan or export the signed copy of that letter"
+            ).format(file=signed, number=label, letter=Path(dispatch.letter_path).name)
         )
 
 
@@ -325,9 +329,8 @@ def plan(config: Config, directive: Directive, units: Sequence[Unit], on: dt.dat
             f"{r.requirement.code} ({r.due.period}, {r.deadline_text})"
             for r in requests_for(directive, unit, on, config.tz)
         ]
-        outcomes.append(
-            Outcome(unit.code, Delivery.PLANNED, f"{', '.join(unit.emails)} ← letter + {', '.join(files) or 'no form'}")
-        )
+        sent = _("letter + {forms}").format(forms=", ".join(files) or _("no form"))
+        outcomes.append(Outcome(unit.code, Delivery.PLANNED, f"{', '.join(unit.emails)} ← {sent}"))
     return outcomes
 
 

@@ -24,6 +24,7 @@ from followup.forms.problems import FormProblem, problem_record
 from followup.forms.recognize import unpack
 from followup.forms.registry import KINDS, kind_for_extension, kind_of
 from followup.forms.review import Verdict, cross_check
+from followup.i18n import _
 from followup.mail import parse as mail_in
 from followup.mail.parse import IncomingFile, parse_message
 from followup.services import answers
@@ -111,7 +112,10 @@ class Interpreter:
                 except Exception as exc:  # kept and reported; never the content, which may name children
                     self.uow.rollback()
                     self._remember_accepted()
-                    self.repo.mark_failed(incoming_id, f"{type(exc).__name__} while reading message {incoming_id}")
+                    self.repo.mark_failed(
+                        incoming_id,
+                        _("{error} while reading message {n}").format(error=type(exc).__name__, n=incoming_id),
+                    )
                     self.uow.commit()
                     result.failed += 1
         if result.messages:
@@ -138,7 +142,9 @@ class Interpreter:
             unit = agreed_unit(evidence)
             slot = self.hint(unit, None, evidence)
             return [
-                self.triage(incoming, None, evidence_texts(evidence), "message without attachment", force, unit, slot)
+                self.triage(
+                    incoming, None, evidence_texts(evidence), _("message without attachment"), force, unit, slot
+                )
             ]
         return [sub for file in files for sub in self.take(incoming, file, evidence, force)]
 
@@ -182,7 +188,7 @@ class Interpreter:
                 )  # fmt: skip
             data, ext = converted, LEGACY[ext]
         if kind_for_extension(ext) is None:
-            reason = "no machine-readable form (.xlsx/.docx) in this file"
+            reason = _("no machine-readable form (.xlsx/.docx) in this file")
             unit = agreed_unit(evidence)
             return self.triage(incoming, file, texts, reason, force, unit, self.hint(unit, None, evidence))
         try:
@@ -220,12 +226,13 @@ class Interpreter:
         if directive:
             requirement = next((r for r in directive.requirements if r.code == found.requirement), None)
         if directive is None or requirement is None:
-            reason = f"form of an unknown directive or requirement ({found.directive} / {found.requirement})"
+            reason = _("form of an unknown directive or requirement ({directive} / {requirement})").format(
+                directive=found.directive, requirement=found.requirement
+            )
             return self.triage_match(incoming, name, data, ext, found, reason)
         if found.unit not in self.asked(requirement.from_groups):
-            return self.triage_match(
-                incoming, name, data, ext, found, f"{found.unit} is not asked for {requirement.code}"
-            )
+            reason = _("{unit} is not asked for {requirement}").format(unit=found.unit, requirement=requirement.code)
+            return self.triage_match(incoming, name, data, ext, found, reason)
         try:
             due = due_for(directive, requirement, Period.parse(found.period), self.config.tz)
         except ValueError as exc:
@@ -355,7 +362,7 @@ class Interpreter:
         slot = (force.directive, force.requirement, force.period) if force else self.hint(unit, kind, evidence)
         status, reason = (SubmissionStatus.REJECTED, None)
         if not unit:
-            status, reason = SubmissionStatus.TRIAGE, "unreadable file from an unknown sender"
+            status, reason = SubmissionStatus.TRIAGE, _("unreadable file from an unknown sender")
         problem = {"where": "", "message": message_vi, "severity": "error"}
         return self.keep(incoming, file, slot, unit, status, reason, texts, [problem], ext=ext)
 

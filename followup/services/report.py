@@ -33,6 +33,7 @@ from followup.domain.compilation import (
 from followup.domain.config import Config, Directive, Requirement
 from followup.domain.periods import Period, due_for, dues
 from followup.domain.states import Delivery, MessageKind, MessageStatus
+from followup.i18n import _
 from followup.mail.compose import Attachment, Inline, Outgoing
 from followup.mail.sender import Sender
 from followup.mail.templates import Figure, ReportingLine, SummaryMail
@@ -52,7 +53,11 @@ def report_requirement(directive: Directive, period: Period) -> Requirement:
     for requirement in directive.requirements:
         if requirement.indicators and requirement.period == kind:
             return requirement
-    raise ValueError(f"{directive.code} asks for no report with indicators for a period like {period}")
+    raise ValueError(
+        _("{directive} asks for no report with indicators for a period like {period}").format(
+            directive=directive.code, period=period
+        )
+    )
 
 
 def list_requirement(config: Config, directive: Directive, period: Period) -> Requirement | None:
@@ -79,7 +84,9 @@ def default_period(config: Config, directive: Directive, as_of: dt.datetime) -> 
     ]
     if not passed:
         raise ValueError(
-            f"no report period of {directive.code} has passed its deadline by {as_of:%d/%m/%Y}; give --period"
+            _("no report period of {directive} has passed its deadline by {day}; give --period").format(
+                directive=directive.code, day=f"{as_of:%d/%m/%Y}"
+            )
         )
     return max(passed, key=lambda due: due.cutoff).period
 
@@ -163,7 +170,9 @@ def produce(
 ) -> ReportResult:
     """Compile, number (once per period), write the files and, with ``send``, mail the summaries."""
     if directive.report is None:
-        raise ValueError(f"{directive.code} has no report: section (symbol, addressee) in its YAML")
+        raise ValueError(
+            _("{directive} has no report: section (symbol, addressee) in its YAML").format(directive=directive.code)
+        )
     uow.repo.sync_config(config, uow.now())
     chosen = Period.parse(period) if period else default_period(config, directive, as_of)
     compilation = compile_report(uow, config, directive, chosen, as_of)

@@ -12,6 +12,7 @@ from typing import Any
 from followup.domain.config import Config, Directive
 from followup.domain.periods import Due, Period, due_for, dues
 from followup.domain.tracking import Fact, Only, SlotStatus, selected, slot_status
+from followup.i18n import _
 from followup.storage.uow import UnitOfWork
 
 
@@ -48,7 +49,9 @@ def directive_status(
             slot_facts = facts.get((req.code, str(due.period)), {})
             slots.append(slot_status(directive.code, due, units, with_unplaced(slot_facts, unplaced, due), as_of))
     if wanted and not slots:
-        raise ValueError(f"no requirement of {directive.code} has a period {wanted}")
+        raise ValueError(
+            _("no requirement of {directive} has a period {period}").format(directive=directive.code, period=wanted)
+        )
     return slots
 
 

@@ -538,7 +538,7 @@ def _line_of(path: Path, text: str) -> int:
     [
         ("before: [7, 3, 1]", "before: [7, -3, 1]", "reminders.before", "write whole days of 1 or more"),
         ("after: [1, 3, 7]", "after: [0, 3]", "reminders.after", "write whole days of 1 or more"),
-        ("stop_after: 90", "stop_after: -90", "reminders.stop_after", "greater than or equal to 1"),
+        ("stop_after: 90", "stop_after: -90", "reminders.stop_after", "must be 1 or more"),
         ("then_every: 7", "then_evry: 7", "reminders.then_evry", "is not a known field"),
         ("saturday_is_working_day: false", "saturday_is_working: false", "saturday_is_working",
          "is not a known field"),
