@@ -25,7 +25,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressC
 from rich.table import Table
 
 from followup.domain.config import Config, ConfigError, Directive
-from followup.settings import PROJECT_ROOT, Settings
+from followup.i18n import _
+from followup.settings import DEFAULTS, Settings
 
 if TYPE_CHECKING:
     from followup.bootstrap import App
@@ -233,6 +234,35 @@ def check() -> None:
         _print_problems(problems)
         raise typer.Exit(1)
     console.print("[bold green]All checks passed.[/]")
+
+
+@app.command()
+def init(
+    folder: Annotated[Path, typer.Argument(help="where the clerk's files go (created if missing)")],
+    force: Annotated[bool, typer.Option("--force", help="overwrite the files already there")] = False,
+) -> None:
+    """Write the built-in configuration (units, schedules, the seed directive, templates) into FOLDER to edit."""
+    from followup.services.init import FilesExist, write_defaults
+
+    try:
+        written = write_defaults(folder, force)
+    except FilesExist as exc:
+        raise Stop(str(exc)) from None
+    console.print(_("Wrote {n} files in {folder}.").format(n=len(written), folder=folder.resolve()), highlight=False)
+    console.print(_("Edit them next, in this order:"))
+    for name, what in (
+        ("recipients.yaml", _("the issuing office, the units, their real e-mail addresses (.example reaches no one)")),
+        ("directives/", _("one file per directive; copy the seed for a new one")),
+        ("schedules.yaml", _("the time zone and when collect, remind and report run on their own")),
+        ("templates/", _("the letter, the report and the e-mail bodies, if the office words them differently")),
+    ):
+        console.print(f"  {name:17}{what}", highlight=False)
+    console.print(
+        _("Mail servers and the database go in {env} (FOLLOWUP_SMTP_URL, FOLLOWUP_IMAP_URL, FOLLOWUP_DATABASE_URL), "
+          "never in the YAML files.").format(env=folder / ".env"),
+        highlight=False,
+    )  # fmt: skip
+    console.print(_("Then, in {folder}: followup check").format(folder=folder), highlight=False)
 
 
 @app.command()
@@ -708,7 +738,7 @@ def demo(
     for var in ("FOLLOWUP_SMTP_URL", "FOLLOWUP_IMAP_URL", "FOLLOWUP_DATABASE_URL"):
         os.environ.pop(var, None)
     os.environ["FOLLOWUP_HOME"] = str(home)
-    os.environ["FOLLOWUP_CONFIG"] = str(PROJECT_ROOT)
+    os.environ["FOLLOWUP_CONFIG"] = str(DEFAULTS)
     os.environ["FOLLOWUP_NOW"] = DEMO_NOW
     product = _flow_app()
     settings, config = product.settings, product.config

@@ -9,14 +9,14 @@ from followup.documents import letter as documents
 from followup.domain.config import Config, ConfigError, load_config
 from followup.mail import templates as mail_templates
 from followup.mail.urls import redact
-from followup.settings import Settings
+from followup.settings import DEFAULTS, Settings
 
 
 def check_templates(config: Config) -> list[str]:
     problems: list[str] = []
     letter = config.root / "templates" / "directive.docx"
     if not letter.exists():
-        problems.append(f"{letter}: missing; run scripts/build_templates.py to recreate the default letter template")
+        problems.append(f"{letter}: missing; copy the built-in one from {DEFAULTS / 'templates' / 'directive.docx'}")
     else:
         for directive in config.directives.values():
             context = documents.letter_context(directive, config.recipients, 1, dt.date(directive.year, 1, 1))

@@ -19,11 +19,11 @@ from pathlib import Path
 import pytest
 
 from followup import simulation as simulate
-from followup.settings import PROJECT_ROOT
 
 from smtp_server import Sink, free_port, smtp_sink
 
 FOLLOWUP = [sys.executable, "-m", "followup"]
+ROOT = Path(__file__).resolve().parents[2]
 DIRECTIVE = "2023-child-protection"
 DISPATCH_AT = "2023-02-06T08:00:00+07:00"
 #: Every flow command starts Prefect's temporary server (5-10 s, three times that on a busy machine): the bound
@@ -44,7 +44,7 @@ def environment(prefect_home: Path, **extra: str) -> dict[str, str]:
 
 def run(*args: str, env: dict[str, str]) -> tuple[subprocess.CompletedProcess[str], float]:
     started = time.monotonic()
-    result = subprocess.run([*FOLLOWUP, *args], capture_output=True, text=True, env=env, cwd=PROJECT_ROOT, timeout=180)
+    result = subprocess.run([*FOLLOWUP, *args], capture_output=True, text=True, env=env, cwd=ROOT, timeout=180)
     return result, time.monotonic() - started
 
 
@@ -74,7 +74,7 @@ def test_ctrl_c_stops_a_dispatch_after_the_message_in_flight_and_the_rerun_sends
     with smtp_sink(Sink(delay=0.3)) as (sink, url):
         env = environment(prefect_home, FOLLOWUP_SMTP_URL=url)
         out, err = (tmp_path / "out").open("w+"), (tmp_path / "err").open("w+")
-        proc = subprocess.Popen([*FOLLOWUP, "dispatch", DIRECTIVE], env=env, cwd=PROJECT_ROOT, stdout=out, stderr=err)
+        proc = subprocess.Popen([*FOLLOWUP, "dispatch", DIRECTIVE], env=env, cwd=ROOT, stdout=out, stderr=err)
         deadline = time.monotonic() + 120
         while len(sink.received) < 3 and time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.02)
