@@ -123,8 +123,6 @@ def _prefect_env(settings: Settings, discover: bool = True) -> Path:
     if discover and not os.environ.get("PREFECT_API_URL") and (url := standing_server(prefect_home)):
         os.environ["PREFECT_API_URL"] = url
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    # A first start creates Prefect's database; on a busy machine that outlasts Prefect's 20 s default.
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     quiet = "DEBUG" if DEBUG["on"] else "CRITICAL"  # a failed run's traceback is for --debug, not the clerk
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", quiet)
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_FLOW_RUNS_LEVEL", quiet)
@@ -145,15 +143,18 @@ def _flow_app(settings: Settings | None = None) -> App:
     """The product for a command that runs a flow: Prefect's environment set and its server starting."""
     settings = settings or Settings()
     _check_mail_urls(settings)  # a mistyped option is told at once, not after Prefect's start
-    _prefect_env(settings)
+    prefect_home = _prefect_env(settings)
     _standing_server_answers()
-    from flows.server import start_temporary_server
+    from flows.server import ServerFailed, start_temporary_server
 
-    server = start_temporary_server()
+    server = start_temporary_server(prefect_home)
     product = _product(settings)
     _ = product.config  # validate (and cache) while the server starts
     if server:
-        server.join()
+        try:
+            server.wait()
+        except ServerFailed as exc:
+            raise Stop(str(exc), code=1) from None
     return product
 
 
