@@ -110,12 +110,14 @@ def synthetic_units(n: int) -> list[str]:
 
 
 def make_config(folder: Path, n: int) -> Path:
-    """directives/, templates/, schedules.yaml from the repo; recipients.yaml with n synthetic units."""
+    """directives/, templates/, schedules.yaml built in; recipients.yaml with n synthetic units."""
+    from followup.settings import DEFAULTS
+
     folder.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(ROOT / "directives", folder / "directives")
-    shutil.copytree(ROOT / "templates", folder / "templates")
-    shutil.copy(ROOT / "schedules.yaml", folder / "schedules.yaml")
-    base = yaml.safe_load((ROOT / "recipients.yaml").read_text(encoding="utf-8"))
+    shutil.copytree(DEFAULTS / "directives", folder / "directives")
+    shutil.copytree(DEFAULTS / "templates", folder / "templates")
+    shutil.copy(DEFAULTS / "schedules.yaml", folder / "schedules.yaml")
+    base = yaml.safe_load((DEFAULTS / "recipients.yaml").read_text(encoding="utf-8"))
     rest = {k: v for k, v in base.items() if k != "units"}
     text = yaml.safe_dump(rest, allow_unicode=True, sort_keys=False, default_flow_style=False, width=200)
     text += "\nunits:\n" + "\n".join(synthetic_units(n)) + "\n"
@@ -243,11 +245,13 @@ def baseline_run(port: int, messages: list[tuple[str, list[str], bytes]]) -> flo
 
 
 def district_run(sink_url: str, work: Path, prefect_home: Path | None) -> float:
+    from followup.settings import DEFAULTS
+
     home = Path(tempfile.mkdtemp(prefix="home-", dir=work))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "FOLLOWUP_"))}
     env.update(
         FOLLOWUP_HOME=str(home),
-        FOLLOWUP_CONFIG=str(ROOT),
+        FOLLOWUP_CONFIG=str(DEFAULTS),
         FOLLOWUP_SMTP_URL=sink_url,
         FOLLOWUP_NOW=NOW,
     )

@@ -421,9 +421,11 @@ def cli(args: list[str], env: dict, cwd: Path, timeout: float = 600) -> float:
 
 
 def district(work: Path, repeat: int, profile: bool) -> dict:
+    from followup.settings import DEFAULTS
+
     followup = str(PYTHON.parent / "followup")
     base = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "FOLLOWUP_"))}
-    base.update(FOLLOWUP_CONFIG=str(ROOT), PREFECT_HOME=str(work / "district-prefect"), COLUMNS="120")
+    base.update(FOLLOWUP_CONFIG=str(DEFAULTS), PREFECT_HOME=str(work / "district-prefect"), COLUMNS="120")
     root = work / "district"
     root.mkdir()
     demo_s = cli([followup, "demo"], dict(base, FOLLOWUP_HOME=str(root)), root)

@@ -1,12 +1,14 @@
 """Prefect's server for a command of the CLI: a standing one (PREFECT_API_URL, or the one `followup serve`
 started for this data folder), else a temporary one; and the standing server `followup serve` starts.
 
-Nothing here imports Prefect at module level: the CLI decides which server to use before Prefect reads its
-settings (it reads them once, when first imported).
+Both servers we start are one kind of child process (`prefect server start`), which never outlives the
+command that started it, however that command ends. Nothing here imports Prefect: the CLI decides which
+server to use before Prefect reads its settings (it reads them once, when first imported).
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
@@ -14,7 +16,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -22,28 +23,27 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from followup.i18n import _
+
 DEFAULT_PORT = 4200  # Prefect's own default: the UI where the clerk's bookmarks expect it, when free
 STANDING_FILE = "followup-serve.json"  # in PREFECT_HOME: where the server of `followup serve` listens
+STARTUP_TIMEOUT = 180.0  # a first start creates Prefect's database: on a busy machine, a minute or more
 
 
-def start_temporary_server() -> threading.Thread | None:
-    """Start Prefect's temporary server in the background while the command loads and checks its data.
+def start_temporary_server(prefect_home: Path) -> LocalServer | None:
+    """A Prefect server for this command alone, unless PREFECT_API_URL names one (then None).
 
-    Without a configured server (PREFECT_API_URL) every flow run starts one (5-7 s); started now, that
-    overlaps with our own start-up. The flow finds it running. Any failure here is left to the flow to meet.
+    Started now, it comes up while the command loads and checks its data; the command waits for it
+    (``wait``) before its flow runs. Stopped when the command exits, and with it when it is killed (Prefect's
+    own temporary server outlived a killed command). PREFECT_API_URL is set here, before Prefect is
+    imported, so that the flows use this one.
     """
     if os.environ.get("PREFECT_API_URL"):
         return None
-
-    def start() -> None:
-        with contextlib.suppress(Exception):
-            from prefect.server.api.server import SubprocessASGIServer
-
-            SubprocessASGIServer().start()
-
-    thread = threading.Thread(target=start, name="prefect-server", daemon=True)
-    thread.start()
-    return thread
+    server = start_server(prefect_home, standing=False)
+    atexit.register(server.process.terminate)  # it shuts down on its own: the command does not wait for it
+    os.environ["PREFECT_API_URL"] = server.api_url
+    return server
 
 
 # --------------------------------------------------------------------------- a standing server
@@ -122,6 +122,18 @@ class LocalServer:
     def api_url(self) -> str:
         return f"{self.ui_url}/api"
 
+    def wait(self, timeout: float = STARTUP_TIMEOUT) -> None:
+        """Return when the server answers; ServerFailed, naming its log, if it stops or stays silent."""
+        deadline = time.monotonic() + timeout
+        while not answers(self.api_url, timeout=1.0):
+            if self.process.poll() is not None:
+                message = _("the Prefect server stopped at start (exit {code}); see {log}")
+                raise ServerFailed(message.format(code=self.process.returncode, log=self.log))
+            if time.monotonic() > deadline:
+                message = _("the Prefect server did not answer within {seconds:.0f} s; see {log}")
+                raise ServerFailed(message.format(seconds=timeout, log=self.log))
+            time.sleep(0.1)
+
     def stop(self, timeout: float = 20.0) -> None:
         if self.process.poll() is None:
             self.process.terminate()
@@ -132,42 +144,49 @@ class LocalServer:
                 self.process.wait()
 
 
-@contextlib.contextmanager
-def local_server(prefect_home: Path, port: int | None = None, timeout: float = 180.0) -> Iterator[LocalServer]:
-    """`prefect server start` on 127.0.0.1 as a child process, with its UI; stopped on the way out.
+def start_server(prefect_home: Path, port: int | None = None, *, standing: bool = True) -> LocalServer:
+    """`prefect server start` on 127.0.0.1 as a child process; returns at once (``wait`` for it to answer).
+    A standing server has the UI and runs the schedules; a temporary one, neither.
 
-    The child has a session of its own, so the clerk's Ctrl-C reaches `followup serve` first (which pauses
-    its schedules through the server, then stops it), and on Linux it dies with its parent even when the
-    parent is killed outright (no server left holding the port and the database).
+    The child has a session of its own, so the clerk's Ctrl-C reaches the command first (which finishes the
+    message in flight, recorded through the server, then stops it), and a closed terminal's SIGHUP reaches
+    the command only. On Linux the child dies with its parent even when the parent is killed outright (no
+    server left holding the port and the database); that follows the thread that starts it, so start it
+    from the main thread.
     """
     prefect_home.mkdir(parents=True, exist_ok=True)
-    chosen = port or free_port(DEFAULT_PORT)
+    chosen = port or free_port(DEFAULT_PORT if standing else None)
     env = {k: v for k, v in os.environ.items() if k not in ("PREFECT_API_URL", "PREFECT_UI_API_URL")}
     env.update(
         PREFECT_HOME=str(prefect_home),
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
         PREFECT_SERVER_API_HOST="127.0.0.1",
         PREFECT_SERVER_API_PORT=str(chosen),
-        PREFECT_SERVER_UI_ENABLED="true",
+        PREFECT_SERVER_UI_ENABLED=str(standing).lower(),
+        PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED=str(standing).lower(),
     )
-    log = prefect_home / "server.log"
-    with log.open("ab") as out:
+    # The standing server's log accumulates; a temporary one's is the last command's.
+    log = prefect_home / ("server.log" if standing else "temporary-server.log")
+    with log.open("ab" if standing else "wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(chosen)],
             env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True, preexec_fn=_die_with_parent(),  # noqa: PLW1509 - no threads yet
         )  # fmt: skip
-    server = LocalServer(process, chosen, log)
+    return LocalServer(process, chosen, log)
+
+
+@contextlib.contextmanager
+def local_server(
+    prefect_home: Path, port: int | None = None, timeout: float = STARTUP_TIMEOUT
+) -> Iterator[LocalServer]:
+    """The standing server of `followup serve`, recorded for the other commands of this data folder while
+    it runs; stopped on the way out."""
+    server = start_server(prefect_home, port)
     record = prefect_home / STANDING_FILE
     try:
-        deadline = time.monotonic() + timeout
-        while not answers(server.api_url, timeout=1.0):
-            if process.poll() is not None:
-                raise ServerFailed(f"the Prefect server stopped at start (exit {process.returncode}); see {log}")
-            if time.monotonic() > deadline:
-                raise ServerFailed(f"the Prefect server did not answer within {timeout:.0f} s; see {log}")
-            time.sleep(0.25)
-        standing = {"api_url": server.api_url, "pid": os.getpid(), "server_pid": process.pid}
+        server.wait(timeout)
+        standing = {"api_url": server.api_url, "pid": os.getpid(), "server_pid": server.process.pid}
         record.write_text(json.dumps(standing), encoding="utf-8")
         yield server
     finally:

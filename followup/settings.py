@@ -14,13 +14,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from followup.domain.config import Config, load_config
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+#: The built-in configuration (the seed directive, the district's units, the templates), shipped in the
+#: package: `followup demo` plays it, `followup init` copies it for the clerk to edit.
+DEFAULTS = Path(__file__).resolve().parent / "defaults"
 
 
 def default_config_dir() -> Path:
     """The folder with recipients.yaml: the current one if it has it, else the built-in defaults."""
     here = Path.cwd()
-    return here if (here / "recipients.yaml").exists() else PROJECT_ROOT
+    return here if (here / "recipients.yaml").exists() else DEFAULTS
 
 
 class Settings(BaseSettings):

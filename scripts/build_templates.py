@@ -1,5 +1,6 @@
-"""Build templates/directive.docx (a công văn) and templates/report.docx (a báo cáo): docxtpl templates in the
-Decree 30/2020/NĐ-CP layout, sharing one header (bodies, number, date) and one footer (Nơi nhận, signer).
+"""Build the built-in templates/directive.docx (a công văn) and templates/report.docx (a báo cáo) of
+followup/defaults: docxtpl templates in the Decree 30/2020/NĐ-CP layout, sharing one header (bodies, number,
+date) and one footer (Nơi nhận, signer).
 
 The template is generated rather than drawn in Word so that every Jinja tag sits inside one run (Word splits
 runs unpredictably when a file is edited by hand) and so that a change of layout is a reviewable diff.
@@ -28,8 +29,9 @@ from docx.text.paragraph import Paragraph
 from docx.text.run import Run
 
 ROOT = Path(__file__).resolve().parents[1]
-OUTPUT = ROOT / "templates" / "directive.docx"
-REPORT_OUTPUT = ROOT / "templates" / "report.docx"
+TEMPLATES = ROOT / "followup" / "defaults" / "templates"  # this checkout's, not an installed package's
+OUTPUT = TEMPLATES / "directive.docx"
+REPORT_OUTPUT = TEMPLATES / "report.docx"
 
 FONT = "Times New Roman"
 BODY_PT = 14

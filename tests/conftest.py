@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from followup.domain.config import Config, load_config
-from followup.settings import PROJECT_ROOT
+from followup.settings import DEFAULTS
 
 DEFAULT_PG = "postgresql://postgres:postgres@127.0.0.1:5432/followup_test"
 _pg_skipped: list[str] = []
@@ -28,7 +28,7 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "home"
     monkeypatch.setenv("FOLLOWUP_LANGUAGE", "en")
     monkeypatch.setenv("FOLLOWUP_HOME", str(home))
-    monkeypatch.setenv("FOLLOWUP_CONFIG", str(PROJECT_ROOT))
+    monkeypatch.setenv("FOLLOWUP_CONFIG", str(DEFAULTS))
     for var in ("FOLLOWUP_SMTP_URL", "FOLLOWUP_IMAP_URL", "FOLLOWUP_DATABASE_URL", "FOLLOWUP_NOW"):
         monkeypatch.delenv(var, raising=False)
     return home
@@ -36,7 +36,7 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture(scope="session")
 def config() -> Config:
-    return load_config(PROJECT_ROOT)
+    return load_config(DEFAULTS)
 
 
 def _postgres_url() -> str | None:

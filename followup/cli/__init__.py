@@ -32,7 +32,7 @@ from followup.domain.states import Delivery, SubmissionStatus, UnitState
 from followup.domain.tracking import Only, selected
 from followup.i18n import _
 from followup.labels import counts_text, label
-from followup.settings import PROJECT_ROOT, Settings
+from followup.settings import DEFAULTS, Settings
 
 if TYPE_CHECKING:
     from followup.bootstrap import App
@@ -164,8 +164,6 @@ def _prefect_env(settings: Settings, discover: bool = True) -> Path:
     if discover and not os.environ.get("PREFECT_API_URL") and (url := standing_server(prefect_home)):
         os.environ["PREFECT_API_URL"] = url
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    # A first start creates Prefect's database; on a busy machine that outlasts Prefect's 20 s default.
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     quiet = "DEBUG" if DEBUG["on"] else "CRITICAL"  # a failed run's traceback is for --debug, not the clerk
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", quiet)
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_FLOW_RUNS_LEVEL", quiet)
@@ -190,15 +188,18 @@ def _flow_app(settings: Settings | None = None) -> App:
     """The product for a command that runs a flow: Prefect's environment set and its server starting."""
     settings = settings or Settings()
     _check_mail_urls(settings)  # a mistyped option is told at once, not after Prefect's start
-    _prefect_env(settings)
+    prefect_home = _prefect_env(settings)
     _standing_server_answers()
-    from flows.server import start_temporary_server
+    from flows.server import ServerFailed, start_temporary_server
 
-    server = start_temporary_server()
+    server = start_temporary_server(prefect_home)
     product = _product(settings)
     _ = product.config  # validate (and cache) while the server starts
     if server:
-        server.join()
+        try:
+            server.wait()
+        except ServerFailed as exc:
+            raise Stop(str(exc), code=1) from None
     return product
 
 
@@ -313,6 +314,38 @@ def check() -> None:
         _print_problems(problems)
         raise typer.Exit(1)
     console.print(_("[bold green]All checks passed.[/]"))
+
+
+@app.command(
+    help=_("Write the built-in configuration (units, schedules, the seed directive, templates) into FOLDER to edit.")
+)
+def init(
+    folder: Annotated[
+        Path, typer.Argument(metavar=_("FOLDER"), help=_("where the clerk's files go (created if missing)"))
+    ],
+    force: Annotated[bool, typer.Option("--force", help=_("overwrite the files already there"))] = False,
+) -> None:
+    from followup.services.init import FilesExist, write_defaults
+
+    try:
+        written = write_defaults(folder, force)
+    except FilesExist as exc:
+        raise Stop(str(exc)) from None
+    console.print(_("Wrote {n} files in {folder}.").format(n=len(written), folder=folder.resolve()), highlight=False)
+    console.print(_("Edit them next, in this order:"))
+    for name, what in (
+        ("recipients.yaml", _("the issuing office, the units, their real e-mail addresses (.example reaches no one)")),
+        ("directives/", _("one file per directive; copy the seed for a new one")),
+        ("schedules.yaml", _("the time zone and when collect, remind and report run on their own")),
+        ("templates/", _("the letter, the report and the e-mail bodies, if the office words them differently")),
+    ):
+        console.print(f"  {name:17}{what}", highlight=False)
+    console.print(
+        _("Mail servers and the database go in {env} (FOLLOWUP_SMTP_URL, FOLLOWUP_IMAP_URL, FOLLOWUP_DATABASE_URL), "
+          "never in the YAML files.").format(env=folder / ".env"),
+        highlight=False,
+    )  # fmt: skip
+    console.print(_("Then, in {folder}: followup check").format(folder=folder), highlight=False)
 
 
 @app.command(help=_("Render the letter and the forms for review; send nothing, number nothing."))
@@ -1033,7 +1066,7 @@ def demo(
     for var in ("FOLLOWUP_SMTP_URL", "FOLLOWUP_IMAP_URL", "FOLLOWUP_DATABASE_URL"):
         os.environ.pop(var, None)
     os.environ["FOLLOWUP_HOME"] = str(home)
-    os.environ["FOLLOWUP_CONFIG"] = str(PROJECT_ROOT)
+    os.environ["FOLLOWUP_CONFIG"] = str(DEFAULTS)
     os.environ["FOLLOWUP_NOW"] = DEMO_NOW
     product = _flow_app()
     settings, config = product.settings, product.config

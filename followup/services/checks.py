@@ -10,7 +10,7 @@ from followup.domain.config import Config, ConfigError, load_config
 from followup.i18n import _
 from followup.mail import templates as mail_templates
 from followup.mail.urls import redact
-from followup.settings import Settings
+from followup.settings import DEFAULTS, Settings
 
 
 def check_templates(config: Config) -> list[str]:
@@ -18,8 +18,8 @@ def check_templates(config: Config) -> list[str]:
     letter = config.root / "templates" / "directive.docx"
     if not letter.exists():
         problems.append(
-            _("{file}: missing; run scripts/build_templates.py to recreate the default letter template").format(
-                file=letter
+            _("{file}: missing; copy the built-in one from {default}").format(
+                file=letter, default=DEFAULTS / "templates" / "directive.docx"
             )
         )
     else:

@@ -13,11 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from followup.settings import PROJECT_ROOT
+from followup.settings import DEFAULTS
 
 from smtp_server import Sink, smtp_sink
 
 FOLLOWUP = [sys.executable, "-m", "followup"]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session")
@@ -29,7 +30,7 @@ def prefect_home(tmp_path_factory) -> Path:
 def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
     return subprocess.run(
-        [*FOLLOWUP, *args], capture_output=True, text=True, env=full_env, cwd=cwd or PROJECT_ROOT, timeout=180
+        [*FOLLOWUP, *args], capture_output=True, text=True, env=full_env, cwd=cwd or ROOT, timeout=180
     )
 
 
@@ -41,10 +42,8 @@ def test_check_passes_on_the_shipped_configuration():
 
 def test_check_lists_every_problem_and_fails(tmp_path):
     root = tmp_path / "config"
-    shutil.copytree(PROJECT_ROOT / "directives", root / "directives")
-    shutil.copytree(PROJECT_ROOT / "templates", root / "templates")
-    shutil.copy(PROJECT_ROOT / "schedules.yaml", root)
-    text = (PROJECT_ROOT / "recipients.yaml").read_text(encoding="utf-8")
+    shutil.copytree(DEFAULTS, root)
+    text = (root / "recipients.yaml").read_text(encoding="utf-8")
     text = text.replace("emails: [ubnd@caoson.bachthong.example]", "emails: [ubnd-caoson]")
     text = text.replace("groups: [phong-ban], emails: [yte@", "groups: [phong-ban-huyen], emails: [yte@")
     (root / "recipients.yaml").write_text(text, encoding="utf-8")

@@ -38,7 +38,9 @@ from flows.dispatch import send_queued
 from followup import simulation as simulate
 from followup.bootstrap import bootstrap
 from followup.services import clerk
-from followup.settings import PROJECT_ROOT, Settings
+from followup.settings import DEFAULTS, Settings
+
+ROOT = Path(__file__).resolve().parents[2]
 
 DIRECTIVE = "2023-child-protection"
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -63,7 +65,7 @@ class District:
 def followup(*args: str, env: dict[str, str], now: str = COLLECTED) -> subprocess.CompletedProcess[str]:
     full = {**os.environ, "COLUMNS": "200", "FOLLOWUP_LANGUAGE": "en", **env, "FOLLOWUP_NOW": now}
     return subprocess.run(
-        [sys.executable, "-m", "followup", *args], capture_output=True, text=True, env=full, cwd=PROJECT_ROOT,
+        [sys.executable, "-m", "followup", *args], capture_output=True, text=True, env=full, cwd=ROOT,
         timeout=180,
     )  # fmt: skip
 
@@ -71,10 +73,10 @@ def followup(*args: str, env: dict[str, str], now: str = COLLECTED) -> subproces
 def config_copy(root: Path) -> Path:
     """The shipped configuration with four offices renamed to begin like a formula."""
     for name in ("schedules.yaml",):
-        shutil.copy(PROJECT_ROOT / name, root / name)
+        shutil.copy(DEFAULTS / name, root / name)
     for folder in ("directives", "templates"):
-        shutil.copytree(PROJECT_ROOT / folder, root / folder)
-    data = yaml.safe_load((PROJECT_ROOT / "recipients.yaml").read_text(encoding="utf-8"))
+        shutil.copytree(DEFAULTS / folder, root / folder)
+    data = yaml.safe_load((DEFAULTS / "recipients.yaml").read_text(encoding="utf-8"))
     for unit in data["units"]:
         unit["name"] = RISKY_NAMES.get(unit["code"], unit["name"])
     (root / "recipients.yaml").write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")

@@ -12,21 +12,21 @@ import mailbox
 import os
 import subprocess
 import sys
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from flows.collect import fetch_new, interpret
 from flows.dispatch import send_queued
 from followup import simulation as simulate
-from followup.settings import PROJECT_ROOT, Settings
+from followup.settings import Settings
 
 DIRECTIVE = "2023-child-protection"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def followup(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "COLUMNS": "200", "FOLLOWUP_NOW": "2023-02-27T08:00:00+07:00"}
-    return subprocess.run(
-        [sys.executable, "-m", "followup", *args], capture_output=True, text=True, env=env, cwd=PROJECT_ROOT
-    )
+    return subprocess.run([sys.executable, "-m", "followup", *args], capture_output=True, text=True, env=env, cwd=ROOT)
 
 
 def test_status_triage_and_record_by_hand(isolated_home, monkeypatch, tmp_path):

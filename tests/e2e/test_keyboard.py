@@ -1,5 +1,6 @@
 """The clerk at the keyboard: Ctrl-C in the middle of a dispatch, servers that are down or silent, a mistyped
-URL option, a reply recorded by hand before anything was dispatched. Real processes, real Prefect.
+URL option, a reply recorded by hand before anything was dispatched, a command killed or its terminal closed.
+Real processes, real Prefect.
 
 Whatever goes wrong, the clerk reads one line saying which server, what failed and what to check, never a
 traceback (``--debug`` shows one).
@@ -8,6 +9,7 @@ traceback (``--debug`` shows one).
 from __future__ import annotations
 
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -18,12 +20,13 @@ from pathlib import Path
 
 import pytest
 
+from flows.server import answers
 from followup import simulation as simulate
-from followup.settings import PROJECT_ROOT
 
 from smtp_server import Sink, free_port, smtp_sink
 
 FOLLOWUP = [sys.executable, "-m", "followup"]
+ROOT = Path(__file__).resolve().parents[2]
 DIRECTIVE = "2023-child-protection"
 DISPATCH_AT = "2023-02-06T08:00:00+07:00"
 #: Every flow command starts Prefect's temporary server (5-10 s, three times that on a busy machine): the bound
@@ -44,7 +47,7 @@ def environment(prefect_home: Path, **extra: str) -> dict[str, str]:
 
 def run(*args: str, env: dict[str, str]) -> tuple[subprocess.CompletedProcess[str], float]:
     started = time.monotonic()
-    result = subprocess.run([*FOLLOWUP, *args], capture_output=True, text=True, env=env, cwd=PROJECT_ROOT, timeout=180)
+    result = subprocess.run([*FOLLOWUP, *args], capture_output=True, text=True, env=env, cwd=ROOT, timeout=180)
     return result, time.monotonic() - started
 
 
@@ -74,7 +77,7 @@ def test_ctrl_c_stops_a_dispatch_after_the_message_in_flight_and_the_rerun_sends
     with smtp_sink(Sink(delay=0.3)) as (sink, url):
         env = environment(prefect_home, FOLLOWUP_SMTP_URL=url)
         out, err = (tmp_path / "out").open("w+"), (tmp_path / "err").open("w+")
-        proc = subprocess.Popen([*FOLLOWUP, "dispatch", DIRECTIVE], env=env, cwd=PROJECT_ROOT, stdout=out, stderr=err)
+        proc = subprocess.Popen([*FOLLOWUP, "dispatch", DIRECTIVE], env=env, cwd=ROOT, stdout=out, stderr=err)
         deadline = time.monotonic() + 120
         while len(sink.received) < 3 and time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.02)
@@ -172,3 +175,72 @@ def test_a_reply_recorded_before_any_dispatch_is_kept_and_answered(prefect_home,
     assert collected.returncode == 0, collected.stdout + collected.stderr
     assert "Answers sent: 1." in collected.stdout
     assert [r.rcpt_tos for r in sink.received] == [["ubnd@phuthong.bachthong.example"]]
+
+
+# --------------------------------------------------------------------------- the command killed, the terminal closed
+
+
+def temporary_server(pid: int) -> tuple[int, int] | None:
+    """The pid and port of the Prefect server the command ``pid`` started, once that server answers."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return None
+    for child in children:
+        argv = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
+        if b"--port" in argv:
+            port = int(argv[argv.index(b"--port") + 1])
+            if answers(f"http://127.0.0.1:{port}/api", timeout=0.5):
+                return int(child), port
+    return None
+
+
+def running(pid: int) -> bool:
+    """Is there a live process ``pid`` (not a zombie waiting for its new parent to reap it)?"""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a child dies with its parent on Linux only")
+@pytest.mark.parametrize(
+    "signals",
+    [[signal.SIGKILL], [signal.SIGHUP], [signal.SIGINT, signal.SIGINT]],
+    ids=["kill -9", "terminal closed", "Ctrl-C twice"],
+)
+def test_no_prefect_server_outlives_the_command(signals, prefect_home, isolated_home):  # type: ignore[no-untyped-def]
+    """However a collect hung on a silent mail server ends, the Prefect server it started (230 MB) ends with it."""
+    silent = socket.create_server(("127.0.0.1", 0), backlog=8)  # accepts in the kernel's backlog, never answers
+    imap = f"imap://vanthu:pw@127.0.0.1:{silent.getsockname()[1]}?timeout=120"
+    env = environment(prefect_home, FOLLOWUP_IMAP_URL=imap)
+    env.pop("PREFECT_API_URL", None)
+    proc = subprocess.Popen([*FOLLOWUP, "collect"], env=env, cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + AT_ONCE
+        while not (found := temporary_server(proc.pid)) and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.1)
+        assert found, "the command started no Prefect server of its own"
+        if signals[0] == signal.SIGINT:  # Ctrl-C while the flow runs: it waits for the mail server
+            assert select.select([silent], [], [], AT_ONCE)[0], "the flow did not connect to the IMAP server"
+        assert proc.poll() is None, "the command must still be running"
+        for signum in signals:
+            proc.send_signal(signum)
+            time.sleep(0.5)
+        _, stderr = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+        proc.wait()
+        silent.close()
+    server, port = found
+    try:
+        deadline = time.monotonic() + 10
+        while running(server) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not running(server), f"the Prefect server {server} outlived the command"
+        assert not answers(f"http://127.0.0.1:{port}/api", timeout=1)
+    finally:
+        if running(server):  # not left behind by the test either
+            os.kill(server, signal.SIGKILL)
+    if signals[0] == signal.SIGINT:
+        assert proc.returncode == 130 and "Traceback" not in stderr

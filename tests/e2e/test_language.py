@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from followup.settings import PROJECT_ROOT
+from followup.settings import DEFAULTS
 
+ROOT = Path(__file__).resolve().parents[2]
 FOLLOWUP = [sys.executable, "-m", "followup"]
 PYTHON_TYPES = ("<bool>", "<str>", "<int>", "<Path>", "<list[", "<float>")
 
@@ -25,7 +26,7 @@ PYTHON_TYPES = ("<bool>", "<str>", "<int>", "<Path>", "<list[", "<float>")
 def run(*args: str, lang: str | None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     full = {k: v for k, v in os.environ.items() if k != "FOLLOWUP_LANGUAGE"}
     full.update(COLUMNS="200", **(env or {}), **({"FOLLOWUP_LANGUAGE": lang} if lang else {}))
-    return subprocess.run([*FOLLOWUP, *args], capture_output=True, text=True, env=full, cwd=PROJECT_ROOT, timeout=120)
+    return subprocess.run([*FOLLOWUP, *args], capture_output=True, text=True, env=full, cwd=ROOT, timeout=120)
 
 
 # Every text of every command's help as the command line builds it in one language, and each help page.
@@ -33,6 +34,7 @@ HELP = """
 import json, typer
 from typer.testing import CliRunner
 from followup.cli import app
+
 group = typer.main.get_command(app)
 ctx = typer.Context(group)
 texts = {"": group.help, **{f"--{p.name}": p.help for p in group.get_params(ctx)}}
@@ -52,7 +54,7 @@ def helps() -> dict[str, dict[str, dict[str, str | None]]]:
     """Per language: the help texts and the help page of every command."""
     found = {}
     for lang in ("vi", "en"):
-        env = {**os.environ, "FOLLOWUP_LANGUAGE": lang, "PYTHONPATH": str(PROJECT_ROOT), "COLUMNS": "200"}
+        env = {**os.environ, "FOLLOWUP_LANGUAGE": lang, "PYTHONPATH": str(ROOT), "COLUMNS": "200"}
         done = subprocess.run([sys.executable, "-c", HELP], capture_output=True, text=True, env=env, check=True)
         found[lang] = json.loads(done.stdout)
     return found
@@ -104,8 +106,7 @@ def test_errors_are_one_line_in_the_clerks_language(isolated_home: Path):
     unknown = run("status", "2099-nothing", lang=None)
     assert unknown.returncode == 2
     assert unknown.stderr.strip() == (
-        f"không có văn bản '2099-nothing' trong {PROJECT_ROOT / 'directives'}; các văn bản hiện có: "
-        "2023-child-protection"
+        f"không có văn bản '2099-nothing' trong {DEFAULTS / 'directives'}; các văn bản hiện có: 2023-child-protection"
     )
     assert "no directive '2099-nothing'" in run("status", "2099-nothing", lang="en").stderr
 
@@ -122,10 +123,10 @@ def test_errors_are_one_line_in_the_clerks_language(isolated_home: Path):
 
 def test_check_names_the_file_line_and_fix_in_vietnamese(tmp_path: Path):
     root = tmp_path / "config"
-    shutil.copytree(PROJECT_ROOT / "directives", root / "directives")
-    shutil.copytree(PROJECT_ROOT / "templates", root / "templates")
-    shutil.copy(PROJECT_ROOT / "schedules.yaml", root)
-    text = (PROJECT_ROOT / "recipients.yaml").read_text(encoding="utf-8")
+    shutil.copytree(DEFAULTS / "directives", root / "directives")
+    shutil.copytree(DEFAULTS / "templates", root / "templates")
+    shutil.copy(DEFAULTS / "schedules.yaml", root)
+    text = (DEFAULTS / "recipients.yaml").read_text(encoding="utf-8")
     (root / "recipients.yaml").write_text(text.replace("[ubnd@caoson.bachthong.example]", "[ubnd-caoson]"), "utf-8")
     result = run("check", lang=None, env={"FOLLOWUP_CONFIG": str(root)})
     assert result.returncode == 1
@@ -140,6 +141,6 @@ def test_check_names_the_file_line_and_fix_in_vietnamese(tmp_path: Path):
 def test_a_dotenv_file_chooses_the_language(tmp_path: Path):
     (tmp_path / ".env").write_text("FOLLOWUP_LANGUAGE=en\n", encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if k != "FOLLOWUP_LANGUAGE"}
-    env.update(COLUMNS="200", PYTHONPATH=str(PROJECT_ROOT))
+    env.update(COLUMNS="200", PYTHONPATH=str(ROOT))
     shown = subprocess.run([*FOLLOWUP, "--help"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
     assert "Usage:" in shown.stdout and "Follow a district directive" in shown.stdout

@@ -44,7 +44,7 @@ from followup.services import clerk
 from followup.services.interpret import ProcessResult
 from followup.services.status import directive_status, status_json
 from followup.services.store import StoreResult
-from followup.settings import PROJECT_ROOT, Settings
+from followup.settings import DEFAULTS, Settings
 from followup.storage.db import open_database
 from followup.storage.files import FileStore
 from followup.storage.models import ChildRecord, IncomingMessage, Submission
@@ -100,11 +100,11 @@ class Dispatched:
 def dispatched(tmp_path_factory: pytest.TempPathFactory) -> Dispatched:
     """The directive sent once to its 36 units; each test copies the resulting data folder."""
     home = tmp_path_factory.mktemp("dispatched") / "home"
-    config = load_config(PROJECT_ROOT)
+    config = load_config(DEFAULTS)
     unit_of = {u.emails[0]: u.code for u in config.recipients.units}
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("FOLLOWUP_HOME", str(home))
-        mp.setenv("FOLLOWUP_CONFIG", str(PROJECT_ROOT))
+        mp.setenv("FOLLOWUP_CONFIG", str(DEFAULTS))
         mp.setenv("FOLLOWUP_NOW", DISPATCH_AT)
         for var in ("FOLLOWUP_SMTP_URL", "FOLLOWUP_IMAP_URL", "FOLLOWUP_DATABASE_URL"):
             mp.delenv(var, raising=False)

@@ -25,7 +25,7 @@ from followup import simulation as simulate
 from followup.domain.config import load_config
 from followup.domain.states import IncomingStatus, MessageKind, MessageStatus
 from followup.services.outgoing import OTHER_RUN
-from followup.settings import PROJECT_ROOT, Settings
+from followup.settings import DEFAULTS, Settings
 from followup.storage.db import open_database
 from followup.storage.models import Dispatch, IncomingMessage, IssuedNumber, OutgoingMessage, Submission
 
@@ -76,7 +76,7 @@ def run_together(args: list[str], env: dict[str, str], folder: Path, n: int = 2)
     """Start ``n`` processes running RUNNER, release them together, return what each one did."""
     folder.mkdir(parents=True, exist_ok=True)
     barrier = folder / "go"
-    full_env = {**os.environ, **env, "BARRIER": str(barrier), "PYTHONPATH": str(PROJECT_ROOT)}
+    full_env = {**os.environ, **env, "BARRIER": str(barrier), "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     procs = [
         subprocess.Popen([sys.executable, "-c", RUNNER, *args], env=full_env, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
@@ -108,13 +108,13 @@ def received(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
     home = tmp_path_factory.mktemp("dispatched") / "home"
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("FOLLOWUP_HOME", str(home))
-        mp.setenv("FOLLOWUP_CONFIG", str(PROJECT_ROOT))
+        mp.setenv("FOLLOWUP_CONFIG", str(DEFAULTS))
         mp.setenv("FOLLOWUP_NOW", DISPATCH_AT)
         for var in ("FOLLOWUP_SMTP_URL", "FOLLOWUP_IMAP_URL", "FOLLOWUP_DATABASE_URL"):
             mp.delenv(var, raising=False)
         send_queued.fn(Settings(), DIRECTIVE, None, False, None)
         outbox = [m.as_bytes() for _, m in mailbox.Maildir(Settings().outbox, create=False).items()]
-    unit_of = {u.emails[0]: u.code for u in load_config(PROJECT_ROOT).recipients.units}
+    unit_of = {u.emails[0]: u.code for u in load_config(DEFAULTS).recipients.units}
     return {unit_of[email.message_from_bytes(raw)["To"]]: raw for raw in outbox}
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from flows.dispatch import send_queued
 from followup.forms.identity import read_identity
-from followup.settings import PROJECT_ROOT, Settings
+from followup.settings import Settings
 from followup.storage.db import open_database
 from followup.storage.models import OutgoingMessage
 
@@ -200,7 +200,7 @@ def test_a_run_killed_in_the_middle_is_repaired_by_running_it_again(config, isol
     expected = expected_units(config)
     sink = Sink(delay=0.05)
     with smtp_sink(sink) as (sink, url):
-        env = {**os.environ, "FOLLOWUP_SMTP_URL": url, "PYTHONPATH": str(PROJECT_ROOT)}
+        env = {**os.environ, "FOLLOWUP_SMTP_URL": url, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
         code = (
             "from flows.dispatch import send_queued; from followup.settings import Settings; "
             f"send_queued.fn(Settings(), {DIRECTIVE!r}, None, False, None)"

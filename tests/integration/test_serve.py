@@ -25,7 +25,7 @@ import pytest
 from flows.dispatch import send_queued
 from flows.server import STANDING_FILE, answers, local_server
 from followup.domain.config import load_config
-from followup.settings import PROJECT_ROOT, Settings
+from followup.settings import DEFAULTS, Settings
 from followup.simulation import play_units
 
 from smtp_server import Sink, smtp_sink
@@ -38,6 +38,7 @@ COLLECT_AT = "2023-02-27T08:00:00+07:00"
 REPLYING = ("XA-CAOSON", "XA-CAMGIANG", "P-GDDT")  # their replies wait in the inbox
 FOLLOWUP = [sys.executable, "-m", "followup"]
 TERMINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
+SOURCE = Path(__file__).resolve().parents[2]  # what the subprocesses import
 
 
 # --------------------------------------------------------------------------- the server's REST API
@@ -120,11 +121,11 @@ def followup_env(home: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env.update(
         FOLLOWUP_HOME=str(home),
-        FOLLOWUP_CONFIG=str(PROJECT_ROOT),
+        FOLLOWUP_CONFIG=str(DEFAULTS),
         PREFECT_HOME=str(home / "prefect"),
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
         COLUMNS="200",
-        PYTHONPATH=os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])),
+        PYTHONPATH=os.pathsep.join(filter(None, [str(SOURCE), os.environ.get("PYTHONPATH")])),
         **extra,
     )
     return env
@@ -182,7 +183,7 @@ def test_served_deployments_run_what_the_ui_starts_and_the_mail_arrives(prefect_
             state = run_and_wait(api, "remind", {"as_of": "2023-02-27"})
             assert state["state_type"] == "COMPLETED", (state["state"], log.read_text()[-3000:])
             reminded = [r for r in sink.received if "Nhắc gửi báo cáo" in r.message["Subject"]]
-            communes = load_config(PROJECT_ROOT).recipients.units_in(["xa-thi-tran"])
+            communes = load_config(DEFAULTS).recipients.units_in(["xa-thi-tran"])
             owing = {u.emails[0] for u in communes if u.code not in REPLYING}
             assert sorted(r.rcpt_tos[0] for r in reminded) == sorted(owing)  # one each, the replied get none
             assert serve.poll() is None
@@ -200,7 +201,7 @@ def run_and_wait(api: Api, flow: str, parameters: dict[str, Any] | None = None) 
 
 def arrived(sink: Sink, units: tuple[str, ...]) -> None:
     """Each of these units received one message at the SMTP server (its answer, its reminder)."""
-    recipients = load_config(PROJECT_ROOT).recipients
+    recipients = load_config(DEFAULTS).recipients
     expected = {recipients.unit(u).emails[0] for u in units}
     assert set(sink.by_recipient()) == expected
     assert all(len(v) == 1 for v in sink.by_recipient().values())
@@ -235,15 +236,20 @@ def test_serve_starts_a_local_server_with_its_ui_that_dies_with_it(isolated_home
 
 
 def test_prefect_yaml_deploys_the_same_flows_to_a_process_pool(prefect_server: Api, tmp_path: Path):
-    """`prefect work-pool create` and `prefect deploy --all` accept prefect.yaml as the README tells."""
+    """`prefect work-pool create` and `prefect deploy --all` accept the prefect.yaml `followup init` writes, from
+    that folder, as the README tells: the entrypoints are modules of the installed package, not files of a checkout."""
     env = {**followup_env(tmp_path), "PREFECT_API_URL": prefect_server.url}
+    folder = tmp_path / "clerk"
+    init = subprocess.run([*FOLLOWUP, "init", str(folder)], env=env, capture_output=True, text=True, timeout=60)
+    assert init.returncode == 0, init.stderr
     for command in (["work-pool", "create", "followup-pool", "--type", "process"], ["--no-prompt", "deploy", "--all"]):
         done = subprocess.run(
-            [sys.executable, "-m", "prefect", *command], env=env, cwd=PROJECT_ROOT, capture_output=True, text=True,
+            [sys.executable, "-m", "prefect", *command], env=env, cwd=folder, capture_output=True, text=True,
             timeout=180,
         )  # fmt: skip
         assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     collect = prefect_server.deployment("collect", "collect-pool")
+    assert collect["entrypoint"] == "flows.collect:collect_flow"
     assert collect["work_pool_name"] == "followup-pool" and collect["global_concurrency_limit"]["limit"] == 1
     assert [s["schedule"]["cron"] for s in collect["schedules"]] == ["*/15 7-17 * * 1-6"]
     assert collect["schedules"][0]["schedule"]["timezone"] == "Asia/Ho_Chi_Minh"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from followup.domain.config import Config, Directive, Requirement
-from followup.settings import PROJECT_ROOT
+from followup.settings import DEFAULTS
 
 
 @pytest.fixture(scope="session")
@@ -32,7 +32,7 @@ def workdir(tmp_path: Path) -> Path:
     root = tmp_path / "config"
     root.mkdir()
     for name in ("recipients.yaml", "schedules.yaml"):
-        shutil.copy(PROJECT_ROOT / name, root / name)
+        shutil.copy(DEFAULTS / name, root / name)
     for folder in ("directives", "templates"):
-        shutil.copytree(PROJECT_ROOT / folder, root / folder)
+        shutil.copytree(DEFAULTS / folder, root / folder)
     return root

@@ -17,13 +17,14 @@ from babel.messages.catalog import Message
 
 from followup.domain.states import Delivery, SubmissionStatus, UnitState
 from followup.labels import LABELS
-from followup.settings import PROJECT_ROOT
+
+ROOT = Path(__file__).resolve().parents[2]
 
 FIX = "run `python scripts/messages.py` (make messages), translate what it lists in {po}, and run it again"
 
 
 def _script():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("messages", PROJECT_ROOT / "scripts" / "messages.py")
+    spec = importlib.util.spec_from_file_location("messages", ROOT / "scripts" / "messages.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -43,7 +44,7 @@ def test_every_text_of_the_sources_is_translated(lang: str, extracted: list[Mess
     catalog = messages.read(lang)
     missing = [m.id for m in extracted if catalog.get(m.id, m.context) is None]
     pending = [m.id for m in messages.untranslated(catalog)]
-    po = messages.po_path(lang).relative_to(PROJECT_ROOT)
+    po = messages.po_path(lang).relative_to(ROOT)
     assert not missing, f"{len(missing)} text(s) not in {po}: {missing[:20]}; " + FIX.format(po=po)
     assert not pending, f"{len(pending)} text(s) untranslated or fuzzy in {po}: {pending[:20]}; " + FIX.format(po=po)
 
@@ -89,9 +90,9 @@ def test_every_state_shown_to_the_clerk_has_a_label(kind: type[StrEnum]) -> None
 
 
 def test_the_wheel_carries_the_compiled_catalogues() -> None:
-    pyproject = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     patterns = pyproject["tool"]["setuptools"]["package-data"]["followup"]
-    package = PROJECT_ROOT / "followup"
+    package = ROOT / "followup"
     shipped = {path for pattern in patterns for path in package.glob(pattern)}
     for lang in messages.LANGUAGES:
         assert messages.po_path(lang).with_suffix(".mo") in shipped

@@ -13,13 +13,7 @@ import yaml
 from flows import serve as serving
 from flows.server import STANDING_FILE, standing_server
 from followup.domain.config import ConfigError, load_config
-from followup.settings import PROJECT_ROOT
-
-
-def entry(name: str) -> str:
-    """The registry's "flows.collect:collect_flow" as prefect.yaml writes it: "flows/collect.py:collect_flow"."""
-    module, function = serving.FLOWS[name].split(":")
-    return f"{module.replace('.', '/')}.py:{function}"
+from followup.settings import DEFAULTS
 
 
 def test_every_flow_gets_a_deployment_the_scheduled_ones_in_office_time(config):
@@ -44,8 +38,8 @@ def test_every_flow_gets_a_deployment_the_scheduled_ones_in_office_time(config):
 @pytest.fixture
 def config_dir(tmp_path: Path) -> Path:
     root = tmp_path / "config"
-    shutil.copytree(PROJECT_ROOT / "directives", root / "directives")
-    shutil.copy(PROJECT_ROOT / "recipients.yaml", root)
+    shutil.copytree(DEFAULTS / "directives", root / "directives")
+    shutil.copy(DEFAULTS / "recipients.yaml", root)
     return root
 
 
@@ -71,12 +65,12 @@ def test_a_flow_of_the_registry_not_yet_in_this_version_is_named_as_such(config_
 
 
 def test_prefect_yaml_describes_the_same_deployments_as_schedules_yaml(config):
-    spec = yaml.safe_load((PROJECT_ROOT / "prefect.yaml").read_text(encoding="utf-8"))
-    by_entry = {d["entrypoint"]: d for d in spec["deployments"]}
-    assert sorted(by_entry) == sorted(entry(n) for n in serving.present()), "one deployment per flow of flows/"
+    spec = yaml.safe_load((DEFAULTS / "prefect.yaml").read_text(encoding="utf-8"))
+    by_entry = {d["entrypoint"]: d for d in spec["deployments"]}  # modules of the installed package, as the registry
+    assert sorted(by_entry) == sorted(serving.FLOWS[n] for n in serving.present()), "one deployment per flow of flows/"
     assert len({d["name"] for d in spec["deployments"]}) == len(spec["deployments"])
     for name in serving.present():
-        deployment = by_entry[entry(name)]
+        deployment = by_entry[serving.FLOWS[name]]
         assert deployment["work_pool"]["name"] == "followup-pool"
         assert deployment["concurrency_limit"] == 1
         cron = config.schedules.flows.get(name)

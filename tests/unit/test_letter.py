@@ -32,9 +32,10 @@ from followup.documents.letter import (
 )
 from followup.documents.libreoffice import to_pdf
 from followup.domain.config import Config, Directive, load_config
+from followup.settings import DEFAULTS
 
 ROOT = Path(__file__).resolve().parents[2]
-TEMPLATE = ROOT / "templates" / "directive.docx"
+TEMPLATE = DEFAULTS / "templates" / "directive.docx"
 SHARED_SEED = ROOT.parent / "shared" / "seed" / "directive-2023-child-protection.md"
 SEED = Path(__file__).resolve().parents[1] / "data" / "directive-2023-child-protection.md"  # a copy of the seed
 FONT = "Times New Roman"
@@ -43,7 +44,7 @@ CODE = "2023-child-protection"
 
 @pytest.fixture(scope="module")
 def config() -> Config:
-    return load_config(ROOT)
+    return load_config(DEFAULTS)
 
 
 @pytest.fixture(scope="module")

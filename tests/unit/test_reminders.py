@@ -34,7 +34,7 @@ from followup.services.dispatch import dispatch
 from followup.services.interpret import Interpreter
 from followup.services.remind import RemindReport, decide, remind
 from followup.services.store import store_message
-from followup.settings import PROJECT_ROOT
+from followup.settings import DEFAULTS
 from followup.storage.models import IssuedNumber, OutgoingMessage, Reminder, Submission
 from followup.storage.uow import UnitOfWork
 
@@ -210,7 +210,7 @@ def _run(walk: Walk, sender: FakeSender, documents: Path, moment: dt.datetime) -
 def walk(tmp_path_factory: pytest.TempPathFactory) -> Walk:
     """The whole walk, once for the module: dispatch on 10/01, then every day a run at 07:30 and a second one
     at 07:45 (which must send nothing), the day's replies collected at 10:00."""
-    config = load_config(PROJECT_ROOT)
+    config = load_config(DEFAULTS)
     tmp = tmp_path_factory.mktemp("walk")
     documents = tmp / "documents"
     uow = fake_uow(tmp, fixed_clock(config.tz, at(FIRST, 8).isoformat()))

@@ -96,9 +96,9 @@ class Cycle:
 @pytest.fixture(scope="module")
 def cycle(tmp_path_factory: pytest.TempPathFactory) -> Cycle:
     from followup.domain.config import load_config
-    from followup.settings import PROJECT_ROOT
+    from followup.settings import DEFAULTS
 
-    config = load_config(PROJECT_ROOT)
+    config = load_config(DEFAULTS)
     directive = config.directive(DIRECTIVE)
     h1 = directive.requirement(H1)
     tmp = tmp_path_factory.mktemp("report")

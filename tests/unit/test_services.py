@@ -133,9 +133,9 @@ def message_id_of(raw: bytes) -> str:
 def outbox(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
     """What each unit received from one dispatch into a store of its own: the blank forms replies are made of."""
     from followup.domain.config import load_config
-    from followup.settings import PROJECT_ROOT
+    from followup.settings import DEFAULTS
 
-    config = load_config(PROJECT_ROOT)
+    config = load_config(DEFAULTS)
     tmp = tmp_path_factory.mktemp("outbox")
     sender = FakeSender()
     run_dispatch(fake_uow(tmp, fixed_clock(config.tz, DISPATCH_AT)), sender, config, tmp)
