@@ -11,20 +11,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from followup.settings import DEFAULTS
 
 from smtp_server import Sink, smtp_sink
 
 FOLLOWUP = [sys.executable, "-m", "followup"]
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="session")
-def prefect_home(tmp_path_factory) -> Path:
-    """One Prefect home for the session: Prefect creates its database once, later runs start warm."""
-    return tmp_path_factory.mktemp("prefect")
 
 
 def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

@@ -55,19 +55,24 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return env_dir / "bin"
 
 
-def followup(bin_dir: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """The installed command, with none of the suite's settings (nor its PYTHONPATH)."""
+def followup(bin_dir: Path, *args: str, cwd: Path, lang: str = "en") -> subprocess.CompletedProcess[str]:
+    """The installed command, with none of the suite's settings (nor its PYTHONPATH); English unless asked."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FOLLOWUP_", "PREFECT_", "PYTHON"))}
+    if lang:
+        env["FOLLOWUP_LANGUAGE"] = lang
     return subprocess.run([bin_dir / "followup", *args], capture_output=True, text=True, cwd=cwd,
                           env={**env, "COLUMNS": "200"}, timeout=300)  # fmt: skip
 
 
 def test_check_and_init_work_from_the_wheel(installed: Path, tmp_path: Path):
-    # An empty folder: the built-in configuration is the package's.
-    checked = followup(installed, "check", cwd=tmp_path)
+    # An empty folder: the built-in configuration is the package's; the clerk reads it in Vietnamese, from the
+    # catalogues the wheel carries.
+    checked = followup(installed, "check", cwd=tmp_path, lang="")
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert "All checks passed." in checked.stdout and "36 units, 1 directive(s)" in checked.stdout
-    assert f"configuration in {installed.parent}/lib/" in checked.stdout  # the environment's site-packages
+    assert "Tất cả đều hợp lệ." in checked.stdout and "36 đơn vị" in checked.stdout
+    assert f"cấu hình trong {installed.parent}/lib/" in checked.stdout  # the environment's site-packages
+    english = followup(installed, "check", cwd=tmp_path)
+    assert "All checks passed." in english.stdout and "36 units, 1 directive(s)" in english.stdout
 
     # init writes the clerk's files and says what to edit next; they are what check reads from that folder.
     written = followup(installed, "init", "office", cwd=tmp_path)

@@ -35,12 +35,6 @@ DISPATCH_AT = "2023-02-06T08:00:00+07:00"
 AT_ONCE = 90.0
 
 
-@pytest.fixture(scope="module")
-def prefect_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One Prefect home for the module: Prefect creates its database once, later runs start warm."""
-    return tmp_path_factory.mktemp("prefect")
-
-
 def environment(prefect_home: Path, **extra: str) -> dict[str, str]:
     return {**os.environ, "COLUMNS": "200", "PREFECT_HOME": str(prefect_home), "FOLLOWUP_NOW": DISPATCH_AT, **extra}
 
