@@ -356,7 +356,9 @@ class Repository:
         )
         return [tuple(row) for row in rows]  # type: ignore[misc]
 
-    def supersede(self, directive: str, requirement: str, period: str, unit: str) -> None:
+    def supersede(self, directive: str, requirement: str, period: str, unit: str, before: int | None = None) -> None:
+        """The slot's accepted replies become superseded (only those older than reply ``before``, when given)."""
+        older = (Submission.id < before,) if before is not None else ()
         self.session.execute(
             update(Submission)
             .where(
@@ -365,6 +367,7 @@ class Repository:
                 Submission.period == period,
                 Submission.unit_code == unit,
                 Submission.status == SubmissionStatus.ACCEPTED,
+                *older,
             )
             .values(status=SubmissionStatus.SUPERSEDED)
             .execution_options(synchronize_session=False)
@@ -384,19 +387,7 @@ class Repository:
             .having(func.count() > 1)
         ).all()
         for directive, requirement, period, unit, latest in doubled:
-            self.session.execute(
-                update(Submission)
-                .where(
-                    Submission.directive_code == directive,
-                    Submission.requirement_code == requirement,
-                    Submission.period == period,
-                    Submission.unit_code == unit,
-                    Submission.status == SubmissionStatus.ACCEPTED,
-                    Submission.id < latest,
-                )
-                .values(status=SubmissionStatus.SUPERSEDED)
-                .execution_options(synchronize_session=False)
-            )
+            self.supersede(directive, requirement, period, unit, before=latest)
         return len(doubled)
 
     def waiting_in_triage(self) -> Sequence[tuple[Submission, IncomingMessage]]:
