@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -39,7 +39,7 @@ from followup.mail.templates import Figure, ReportingLine, SummaryMail
 from followup.services import outgoing
 from followup.services.outgoing import Outcome
 from followup.services.status import directive_status
-from followup.storage.models import OutgoingMessage, ReportRow
+from followup.storage.models import ChildRecord, OutgoingMessage, ReportRow
 from followup.storage.uow import UnitOfWork
 
 PURPOSE = "report"  # the register's word for a compiled report
@@ -106,9 +106,8 @@ def compile_report(
     private: list[str] = []
     if listing is not None:
         [list_status] = directive_status(uow, config, directive, as_of, listing.code, str(period.year))
-        private = [
-            child.name for _, child in uow.repo.accepted_children(directive.code, listing.code, str(period.year))
-        ]
+        children = uow.repo.accepted_children(directive.code, listing.code, str(period.year), ChildRecord.name)
+        private = [name for _, name in children]
     previous = grouped.get((requirement.code, str(before)))
     listed = [r for r in grouped.get((listing.code, str(period.year)), []) if r.received_at <= as_of] if listing else []
     return compile_period(
@@ -230,20 +229,22 @@ def _numbered(uow: UnitOfWork, directive: Directive, period: str, as_of: dt.date
     return row
 
 
-def _child_rows(uow: UnitOfWork, config: Config, directive: Directive, period: Period) -> list[list[object]]:
-    """The rows of the restricted list: every child of the accepted lists, with the commune's name."""
+def _child_rows(uow: UnitOfWork, config: Config, directive: Directive, period: Period) -> Iterator[list[object]]:
+    """The rows of the restricted list, streamed: every child of the accepted lists, with the commune's name."""
     assert directive.report is not None and directive.report.children is not None
     names = {u.code: u.name for u in config.recipients.units}
-    rows: list[list[object]] = []
-    for n, (unit, child) in enumerate(
-        uow.repo.accepted_children(directive.code, directive.report.children, str(period.year)), 1
-    ):
-        rows.append([
-            n, names.get(unit, unit), child.name, child.birth_date, child.sex or "", child.ethnicity or "",
-            child.village or "", child.carer or "", ", ".join(child.groups), "Có" if child.difficult else "",
-            child.support or "", child.note or "",
-        ])  # fmt: skip
-    return rows
+    c = ChildRecord
+    children = uow.repo.accepted_children(
+        directive.code, directive.report.children, str(period.year),
+        c.name, c.birth_date, c.sex, c.ethnicity, c.village, c.carer, c.groups, c.difficult, c.support, c.note,
+    )  # fmt: skip
+    return (
+        [n, names.get(unit, unit), name, born, sex or "", ethnicity or "", village or "", carer or "",
+         ", ".join(groups), "Có" if difficult else "", support or "", note or ""]
+        for n, (unit, name, born, sex, ethnicity, village, carer, groups, difficult, support, note) in enumerate(
+            children, 1
+        )
+    )  # fmt: skip
 
 
 def _record_summaries(
