@@ -434,7 +434,9 @@ def _print_report(result) -> None:  # type: ignore[no-untyped-def]
     words = {"report": "Report", "pdf": "PDF", "annex": "Annex", "chart": "Chart", "restricted": "Restricted list"}
     for key, path in result.paths.items():
         console.print(f"{words.get(key, key) + ':':17}{path}", highlight=False)
-    if "pdf" not in result.paths:
+    for warning in result.warnings:
+        err.print(warning, style="yellow", markup=False, highlight=False)
+    if "pdf" not in result.paths and not result.warnings:
         console.print("[dim](no PDF: LibreOffice 'soffice' is not on PATH)[/]")
     if result.outcomes:
         counts = ", ".join(f"{n} {s}" for s, n in result.counts().items() if n)

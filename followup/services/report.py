@@ -18,7 +18,7 @@ from pathlib import Path
 
 from followup.documents import annex as annex_doc
 from followup.documents import report as report_doc
-from followup.documents.libreoffice import to_pdf
+from followup.documents.libreoffice import pdf_timeout, to_pdf
 from followup.domain.compilation import (
     NO_PREVIOUS,
     Compilation,
@@ -33,6 +33,7 @@ from followup.domain.compilation import (
 from followup.domain.config import Config, Directive, Requirement
 from followup.domain.periods import Period, due_for, dues
 from followup.domain.states import Delivery, MessageKind, MessageStatus
+from followup.i18n import _
 from followup.mail.compose import Attachment, Inline, Outgoing
 from followup.mail.sender import Sender
 from followup.mail.templates import Figure, ReportingLine, SummaryMail
@@ -130,6 +131,7 @@ class ReportResult:
     paths: dict[str, Path]
     outcomes: list[Outcome] = field(default_factory=list)
     where: str = ""
+    warnings: list[str] = field(default_factory=list)  # for the clerk: what was not made, and what to do
 
     def count(self, status: Delivery) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
@@ -179,10 +181,6 @@ def produce(
     context = report_doc.report_context(compilation, directive, config.recipients, row.number.number, day, letter)
     paths: dict[str, Path] = {"report": folder / f"Báo cáo số {safe} - {chosen}.docx"}
     paths["report"].write_bytes(report_doc.render_report(config.root / "templates" / "report.docx", context))
-    if pdf:
-        made = to_pdf(paths["report"], folder)
-        if made is not None:
-            paths["pdf"] = made
     paths["annex"] = folder / f"Phụ lục số liệu - Báo cáo số {safe}.xlsx"
     paths["annex"].write_bytes(annex_doc.annex_workbook(compilation))
     from followup.documents.chart import chart_png  # matplotlib only when a report is made
@@ -199,6 +197,21 @@ def produce(
     uow.commit()
 
     result = ReportResult(directive.code, str(chosen), label, title, compilation, paths)
+    if pdf:  # last: a slow or failed PDF never costs the other files or the summaries
+        (folder / f"{paths['report'].stem}.pdf").unlink(missing_ok=True)  # an earlier run's: not this report
+        try:
+            made = to_pdf(paths["report"], folder, pdf_timeout(paths["report"]))
+        except RuntimeError as exc:
+            result.warnings.append(
+                _("No PDF: {reason}. The report is the .docx; open it in LibreOffice or Word to export a PDF.").format(
+                    reason=exc
+                )
+            )
+        else:
+            if made is not None:
+                paths["pdf"] = made
+                row.paths = {key: str(path) for key, path in paths.items()}
+                uow.commit()
     if send:
         assert sender is not None, "sending needs a sender"
         queue = _record_summaries(uow, config, directive, str(chosen), label, title)
