@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -181,37 +182,36 @@ def produce(
     context = report_doc.report_context(compilation, directive, config.recipients, row.number.number, day, letter)
     paths: dict[str, Path] = {"report": folder / f"Báo cáo số {safe} - {chosen}.docx"}
     paths["report"].write_bytes(report_doc.render_report(config.root / "templates" / "report.docx", context))
-    paths["annex"] = folder / f"Phụ lục số liệu - Báo cáo số {safe}.xlsx"
-    paths["annex"].write_bytes(annex_doc.annex_workbook(compilation))
-    from followup.documents.chart import chart_png  # matplotlib only when a report is made
+    (folder / f"{paths['report'].stem}.pdf").unlink(missing_ok=True)  # an earlier run's PDF is not this report
+    with ThreadPoolExecutor(max_workers=1) as pool:  # LibreOffice converts while the other files are made
+        converting = pool.submit(to_pdf, paths["report"], folder, pdf_timeout(paths["report"])) if pdf else None
+        paths["annex"] = folder / f"Phụ lục số liệu - Báo cáo số {safe}.xlsx"
+        paths["annex"].write_bytes(annex_doc.annex_workbook(compilation))
+        from followup.documents.chart import chart_png  # matplotlib only when a report is made
 
-    paths["chart"] = folder / f"Biểu đồ - Báo cáo số {safe}.png"
-    paths["chart"].write_bytes(chart_png(compilation, title))
-    if directive.report.children and compilation.children is not None:
-        paths["restricted"] = annex_doc.write_private(
-            folder / "restricted" / f"Danh sách trẻ em (hạn chế) - {chosen}.xlsx",
-            annex_doc.restricted_workbook(_child_rows(uow, config, directive, chosen)),
-        )
-    row.paths = {key: str(path) for key, path in paths.items()}
-    row.issued_on, row.compiled_at = day, uow.now()
-    uow.commit()
-
-    result = ReportResult(directive.code, str(chosen), label, title, compilation, paths)
-    if pdf:  # last: a slow or failed PDF never costs the other files or the summaries
-        (folder / f"{paths['report'].stem}.pdf").unlink(missing_ok=True)  # an earlier run's: not this report
-        try:
-            made = to_pdf(paths["report"], folder, pdf_timeout(paths["report"]))
+        paths["chart"] = folder / f"Biểu đồ - Báo cáo số {safe}.png"
+        paths["chart"].write_bytes(chart_png(compilation, title))
+        if directive.report.children and compilation.children is not None:
+            paths["restricted"] = annex_doc.write_private(
+                folder / "restricted" / f"Danh sách trẻ em (hạn chế) - {chosen}.xlsx",
+                annex_doc.restricted_workbook(_child_rows(uow, config, directive, chosen)),
+            )
+        result = ReportResult(directive.code, str(chosen), label, title, compilation, paths)
+        try:  # a slow or failed PDF costs neither the other files nor the summaries
+            made = converting.result() if converting else None
         except RuntimeError as exc:
+            made = None
             result.warnings.append(
                 _("No PDF: {reason}. The report is the .docx; open it in LibreOffice or Word to export a PDF.").format(
                     reason=exc
                 )
             )
-        else:
-            if made is not None:
-                paths["pdf"] = made
-                row.paths = {key: str(path) for key, path in paths.items()}
-                uow.commit()
+    if made is not None:
+        paths["pdf"] = made
+    row.paths = {key: str(path) for key, path in paths.items()}
+    row.issued_on, row.compiled_at = day, uow.now()
+    uow.commit()
+
     if send:
         assert sender is not None, "sending needs a sender"
         queue = _record_summaries(uow, config, directive, str(chosen), label, title)
