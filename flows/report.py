@@ -49,6 +49,8 @@ def report_flow(
             code, result.period, result.number, c.report.accepted, c.report.expected, c.partial,
             result.count("sent"), result.count("failed"),
         )  # fmt: skip
+        for warning in result.warnings:  # counts and file names only
+            get_run_logger().warning("report %s %s: %s", code, result.period, warning)
         create_markdown_artifact(
             key=f"report-{code}-{result.period}".lower(),
             markdown=summary_markdown(c, f"Báo cáo số {result.number}: {result.title}"),

@@ -19,6 +19,7 @@ from pathlib import Path
 from docx import Document
 from docx.document import Document as DocumentObject
 from docx.enum.section import WD_ORIENT
+from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK, WD_LINE_SPACING
 from docx.oxml import OxmlElement
@@ -328,12 +329,30 @@ def _footer(doc: DocumentObject) -> None:
 TABLE_PT = 11
 
 
+CELL_STYLES = {WD_ALIGN_PARAGRAPH.LEFT: "Table Text", WD_ALIGN_PARAGRAPH.RIGHT: "Table Number"}
+
+
+def _cell_styles(doc: DocumentObject) -> None:
+    """The paragraph styles of the repeated rows of the report's tables: a row is repeated once per unit
+    (10,000 in a province), so its cells name a style rather than each carry its font size and alignment."""
+    for align, name in CELL_STYLES.items():
+        style = doc.styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
+        style.base_style = doc.styles["Normal"]
+        style.font.size = Pt(TABLE_PT)
+        style.paragraph_format.alignment = align
+
+
 def _grid_table(doc: DocumentObject, headers: list[str], cells: list[str], widths: list[Length], rows: str) -> Table:
     """A bordered table: a header row, then one row per item of ``rows`` (a docxtpl {%tr for %} loop).
 
-    A column loop is three cells, ``{%tc for ... %}``, the repeated cell, ``{%tc endfor %}``, in both rows."""
+    A column loop is three cells, ``{%tc for ... %}``, the repeated cell, ``{%tc endfor %}``, in both rows.
+    The columns' widths are fixed once in the table's grid; the repeated row's cells carry only a style."""
     table = doc.add_table(rows=4, cols=len(headers))
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    table.autofit = False  # fixed layout: the grid's widths, not each cell's
+    tbl_w = table._tbl.tblPr.find(qn("w:tblW"))
+    tbl_w.set(qn("w:type"), "dxa")
+    tbl_w.set(qn("w:w"), str(sum(w.twips for w in widths)))
     borders = OxmlElement("w:tblBorders")
     for edge in ("top", "left", "bottom", "right", "insideH", "insideV"):
         element = OxmlElement(f"w:{edge}")
@@ -354,8 +373,10 @@ def _grid_table(doc: DocumentObject, headers: list[str], cells: list[str], width
     _paragraph(start.cells[0], f"{{%tr for row in {rows} %}}", TABLE_PT, first=True)
     for cell, text in zip(body.cells, cells, strict=True):
         numeric = text not in ("{{ row.name }}", "{{ row.label }}")
-        _paragraph(cell, text, TABLE_PT, align=WD_ALIGN_PARAGRAPH.RIGHT if numeric else WD_ALIGN_PARAGRAPH.LEFT,
-                   first=True)  # fmt: skip
+        cell._tc.tcPr.remove(cell._tc.tcPr.tcW)
+        paragraph = cell.paragraphs[0]
+        paragraph.style = CELL_STYLES[WD_ALIGN_PARAGRAPH.RIGHT if numeric else WD_ALIGN_PARAGRAPH.LEFT]
+        paragraph.add_run(text)
     _paragraph(end.cells[0], "{%tr endfor %}", TABLE_PT, first=True)
     return table
 
@@ -478,6 +499,7 @@ def build(kind: str = "directive") -> bytes:
         body.remove(p)
     _header(doc)
     if kind == "report":
+        _cell_styles(doc)
         _report_body(doc)
         _footer(doc)
         _report_annex(doc)

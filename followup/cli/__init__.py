@@ -599,7 +599,9 @@ def _print_report(result) -> None:  # type: ignore[no-untyped-def]
     width = max(len(w) for w in words.values()) + 2
     for key, path in result.paths.items():
         console.print(f"{words.get(key, key) + ':':{width}}{path}", highlight=False)
-    if "pdf" not in result.paths:
+    for warning in result.warnings:
+        err.print(warning, style="yellow", markup=False, highlight=False)
+    if "pdf" not in result.paths and not result.warnings:
         console.print(NO_PDF)
     if result.outcomes:
         counts = counts_text(Delivery, result.counts())

@@ -7,7 +7,9 @@ the unit is asked for .xlsx/.docx).
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import subprocess
 import tempfile
 from pathlib import Path
@@ -15,7 +17,13 @@ from pathlib import Path
 from followup.i18n import _
 
 PDF_TIMEOUT = 180  # seconds; a cold LibreOffice start with a fresh profile takes several
+PDF_SECONDS_PER_MIB = 600  # more for a long document: LibreOffice lays out a 10,000-row table for minutes
 LEGACY = {"xls": "xlsx", "doc": "docx"}
+
+
+def pdf_timeout(source: Path) -> float:
+    """How long LibreOffice may take to convert ``source``: a letter's time, and more the longer it is."""
+    return PDF_TIMEOUT + PDF_SECONDS_PER_MIB * source.stat().st_size / 2**20
 
 
 def _convert(source: Path, target: str, out_dir: Path, timeout: float) -> Path | None:
@@ -28,9 +36,23 @@ def _convert(source: Path, target: str, out_dir: Path, timeout: float) -> Path |
             soffice, f"-env:UserInstallation={Path(profile).resolve().as_uri()}", "--headless",
             "--convert-to", target, "--outdir", str(out_dir), str(source),
         ]  # fmt: skip
-        subprocess.run(command, check=True, capture_output=True, timeout=timeout)
+        _run(command, timeout)
     out = out_dir / f"{source.stem}.{target}"
     return out if out.exists() else None
+
+
+def _run(command: list[str], timeout: float) -> None:
+    """Run LibreOffice in a process group of its own: on timeout the whole group is killed, not only the
+    launcher (``soffice`` starts ``soffice.bin``, which would go on converting and writing)."""
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True) as proc:
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            raise
+    if proc.returncode:
+        raise subprocess.CalledProcessError(proc.returncode, command, out, err)
 
 
 def to_pdf(docx_path: Path, out_dir: Path, timeout: float = PDF_TIMEOUT) -> Path | None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from docx import Document
+from docx.oxml.ns import qn
 from docx.shared import Length, Mm
 
 from followup.documents.letter import (
@@ -21,7 +21,7 @@ from followup.documents.letter import (
     list_lines,
     office_lines,
     parse_emphasis,
-    render_letter,
+    render_document,
     rich_text,
     vn_date_parts,
 )
@@ -267,25 +267,34 @@ TEXT_WIDTH = Mm(165)  # A4 less the margins of the template
 
 def render_report(template: Path, context: dict[str, Any]) -> bytes:
     """The report as .docx bytes (the letter's renderer: autoescape on), its per-unit table fitted to the page."""
-    document = Document(io.BytesIO(render_letter(template, context)))
-    for table in document.tables:
-        head = [cell.text for cell in table.rows[0].cells]
-        if head[:2] == ["STT", "Cơ quan, đơn vị"]:
-            _fit(table, fixed=[Mm(11), Mm(42)])
+    document = render_document(template, context)
+    for tbl in document.element.body.iterchildren(qn("w:tbl")):
+        if _texts(tbl.tr_lst[0])[:2] == ["STT", "Cơ quan, đơn vị"]:
+            _fit(tbl, fixed=[Mm(11), Mm(42)])
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()
 
 
-def _fit(table: Any, fixed: list[Length]) -> None:
+def _texts(tr: Any) -> list[str]:
+    """The text of each cell of a row (read from the XML: python-docx's ``row.cells`` walks the whole grid)."""
+    return ["".join(tc.itertext(qn("w:t"))) for tc in tr.tc_lst]
+
+
+def _fit(tbl: Any, fixed: list[Length]) -> None:
     """Columns after the fixed ones share the rest of the text width by the length of their longest cell
-    (the column loop of the template leaves them all as wide as one)."""
-    columns = len(table.columns)
-    longest = [max(4, *(len(row.cells[i].text) for row in table.rows)) for i in range(len(fixed), columns)]
+    (the column loop of the template leaves them all as wide as one). The widths go into the table's grid
+    (its layout is fixed) and the few cells that name one; the repeated rows' cells name none."""
+    longest = [4] * (len(tbl.tblGrid.gridCol_lst) - len(fixed))
+    for tr in tbl.tr_lst:
+        for i, text in enumerate(_texts(tr)[len(fixed) :]):
+            longest[i] = max(longest[i], len(text))
     rest = TEXT_WIDTH - sum(fixed)
     widths = [*fixed, *(Length(int(rest * n / sum(longest))) for n in longest)]
-    for column, width in zip(table.columns, widths, strict=True):
-        column.width = width
-    for row in table.rows:
-        for cell, width in zip(row.cells, widths, strict=True):
-            cell.width = width
+    for column, width in zip(tbl.tblGrid.gridCol_lst, widths, strict=True):
+        column.w = width
+    tbl.tblPr.find(qn("w:tblW")).set(qn("w:w"), str(sum(width.twips for width in widths)))
+    for tr in tbl.tr_lst:
+        for tc, width in zip(tr.tc_lst, widths, strict=True):
+            if tc.tcPr is not None and tc.tcPr.tcW is not None:
+                tc.width = width

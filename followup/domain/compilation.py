@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -276,17 +277,25 @@ class Redactor:
 
     Made once for a compilation: the names are normalised, deduplicated and ordered (longest first) once, and
     a name's pattern is tried on a text only when each of its words is a word of the text as re.IGNORECASE
-    compares them (otherwise the pattern cannot match). The result is that of trying every name in turn.
+    compares them (otherwise the pattern cannot match). The names are indexed by their rarest word, so a text
+    looks up its own words instead of going through every name. The result is that of trying every name in
+    turn.
     """
 
     def __init__(self, names: Iterable[str]):
         unique = {unicodedata.normalize("NFC", n).strip() for n in names if n and n.strip()}
         self._names = sorted(unique, key=len)[::-1]
-        self._always = _CASEFIX is None
+        always = _CASEFIX is None
         self._keys = [
-            None if self._always or any(ch in _ODD for ch in name) else {_fold(w) for w in _WORD.findall(name)}
+            None if always or any(ch in _ODD for ch in name) else {_fold(w) for w in _WORD.findall(name)}
             for name in self._names
         ]
+        frequency = Counter(word for keys in self._keys if keys for word in keys)
+        self._always = [i for i, keys in enumerate(self._keys) if not keys]  # tried on every text
+        self._by_word: dict[str, list[int]] = {}
+        for i, keys in enumerate(self._keys):
+            if keys:
+                self._by_word.setdefault(min(keys, key=lambda w: (frequency[w], w)), []).append(i)
         self._patterns: dict[str, re.Pattern[str]] = {}
         self._redacted = {_fold(w) for w in _WORD.findall(REDACTED)}  # a name may match inside an earlier one
 
@@ -295,7 +304,9 @@ class Redactor:
         if not self._names:
             return text
         words = {_fold(w) for w in _WORD.findall(text)} | self._redacted
-        for name, keys in zip(self._names, self._keys, strict=True):
+        candidates = set(self._always).union(*(self._by_word.get(word, ()) for word in words))
+        for i in sorted(candidates):  # the order of the names: longest first
+            name, keys = self._names[i], self._keys[i]
             if keys is not None and not keys <= words:
                 continue
             pattern = self._patterns.get(name)

@@ -16,7 +16,7 @@ from followup.documents.tables import csv_sheets
 from followup.domain.config import Config, Directive
 from followup.domain.periods import Period
 from followup.i18n import _
-from followup.services.report import _child_rows, compile_report
+from followup.services.report import child_rows, compile_report
 from followup.storage.uow import UnitOfWork
 
 
@@ -45,7 +45,7 @@ def export(
         )
     written = _write(folder, f"Số liệu - {directive.code} - {period}", annex_workbook(compilation), formats, _plain)
     if with_names:
-        rows = _child_rows(uow, config, directive, period)
+        rows = child_rows(uow, config, directive, period)
         restricted = folder / "restricted" / f"Danh sách trẻ em (hạn chế) - {directive.code} - {period.year}"
         written += _write(restricted.parent, restricted.name, restricted_workbook(rows), formats, write_private)
     return written

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from followup.documents import annex as annex_doc
 from followup.documents import report as report_doc
-from followup.documents.libreoffice import to_pdf
+from followup.documents.libreoffice import pdf_timeout, to_pdf
 from followup.domain.compilation import (
     NO_PREVIOUS,
     Compilation,
@@ -40,7 +41,7 @@ from followup.mail.templates import Figure, ReportingLine, SummaryMail
 from followup.services import outgoing
 from followup.services.outgoing import Outcome
 from followup.services.status import directive_status
-from followup.storage.models import OutgoingMessage, ReportRow
+from followup.storage.models import ChildRecord, OutgoingMessage, ReportRow
 from followup.storage.uow import UnitOfWork
 
 PURPOSE = "report"  # the register's word for a compiled report
@@ -113,9 +114,8 @@ def compile_report(
     private: list[str] = []
     if listing is not None:
         [list_status] = directive_status(uow, config, directive, as_of, listing.code, str(period.year))
-        private = [
-            child.name for _, child in uow.repo.accepted_children(directive.code, listing.code, str(period.year))
-        ]
+        children = uow.repo.accepted_children(directive.code, listing.code, str(period.year), ChildRecord.name)
+        private = [name for _, name in children]
     previous = grouped.get((requirement.code, str(before)))
     listed = [r for r in grouped.get((listing.code, str(period.year)), []) if r.received_at <= as_of] if listing else []
     return compile_period(
@@ -138,6 +138,7 @@ class ReportResult:
     paths: dict[str, Path]
     outcomes: list[Outcome] = field(default_factory=list)
     where: str = ""
+    warnings: list[str] = field(default_factory=list)  # for the clerk: what was not made, and what to do
 
     def count(self, status: Delivery) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
@@ -189,26 +190,36 @@ def produce(
     context = report_doc.report_context(compilation, directive, config.recipients, row.number.number, day, letter)
     paths: dict[str, Path] = {"report": folder / f"Báo cáo số {safe} - {chosen}.docx"}
     paths["report"].write_bytes(report_doc.render_report(config.root / "templates" / "report.docx", context))
-    if pdf:
-        made = to_pdf(paths["report"], folder)
-        if made is not None:
-            paths["pdf"] = made
-    paths["annex"] = folder / f"Phụ lục số liệu - Báo cáo số {safe}.xlsx"
-    paths["annex"].write_bytes(annex_doc.annex_workbook(compilation))
-    from followup.documents.chart import chart_png  # matplotlib only when a report is made
+    (folder / f"{paths['report'].stem}.pdf").unlink(missing_ok=True)  # an earlier run's PDF is not this report
+    with ThreadPoolExecutor(max_workers=1) as pool:  # LibreOffice converts while the other files are made
+        converting = pool.submit(to_pdf, paths["report"], folder, pdf_timeout(paths["report"])) if pdf else None
+        paths["annex"] = folder / f"Phụ lục số liệu - Báo cáo số {safe}.xlsx"
+        paths["annex"].write_bytes(annex_doc.annex_workbook(compilation))
+        from followup.documents.chart import chart_png  # matplotlib only when a report is made
 
-    paths["chart"] = folder / f"Biểu đồ - Báo cáo số {safe}.png"
-    paths["chart"].write_bytes(chart_png(compilation, title))
-    if directive.report.children and compilation.children is not None:
-        paths["restricted"] = annex_doc.write_private(
-            folder / "restricted" / f"Danh sách trẻ em (hạn chế) - {chosen}.xlsx",
-            annex_doc.restricted_workbook(_child_rows(uow, config, directive, chosen)),
-        )
+        paths["chart"] = folder / f"Biểu đồ - Báo cáo số {safe}.png"
+        paths["chart"].write_bytes(chart_png(compilation, title))
+        if directive.report.children and compilation.children is not None:
+            paths["restricted"] = annex_doc.write_private(
+                folder / "restricted" / f"Danh sách trẻ em (hạn chế) - {chosen}.xlsx",
+                annex_doc.restricted_workbook(child_rows(uow, config, directive, chosen)),
+            )
+        result = ReportResult(directive.code, str(chosen), label, title, compilation, paths)
+        try:  # a slow or failed PDF costs neither the other files nor the summaries
+            made = converting.result() if converting else None
+        except RuntimeError as exc:
+            made = None
+            result.warnings.append(
+                _("No PDF: {reason}. The report is the .docx; open it in LibreOffice or Word to export a PDF.").format(
+                    reason=exc
+                )
+            )
+    if made is not None:
+        paths["pdf"] = made
     row.paths = {key: str(path) for key, path in paths.items()}
     row.issued_on, row.compiled_at = day, uow.now()
     uow.commit()
 
-    result = ReportResult(directive.code, str(chosen), label, title, compilation, paths)
     if send:
         assert sender is not None, "sending needs a sender"
         queue = _record_summaries(uow, config, directive, str(chosen), label, title)
@@ -239,20 +250,22 @@ def _numbered(uow: UnitOfWork, directive: Directive, period: str, as_of: dt.date
     return row
 
 
-def _child_rows(uow: UnitOfWork, config: Config, directive: Directive, period: Period) -> list[list[object]]:
-    """The rows of the restricted list: every child of the accepted lists, with the commune's name."""
+def child_rows(uow: UnitOfWork, config: Config, directive: Directive, period: Period) -> Iterator[list[object]]:
+    """The rows of the restricted list, streamed: every child of the accepted lists, with the commune's name."""
     assert directive.report is not None and directive.report.children is not None
     names = {u.code: u.name for u in config.recipients.units}
-    rows: list[list[object]] = []
-    for n, (unit, child) in enumerate(
-        uow.repo.accepted_children(directive.code, directive.report.children, str(period.year)), 1
-    ):
-        rows.append([
-            n, names.get(unit, unit), child.name, child.birth_date, child.sex or "", child.ethnicity or "",
-            child.village or "", child.carer or "", ", ".join(child.groups), "Có" if child.difficult else "",
-            child.support or "", child.note or "",
-        ])  # fmt: skip
-    return rows
+    c = ChildRecord
+    children = uow.repo.accepted_children(
+        directive.code, directive.report.children, str(period.year),
+        c.name, c.birth_date, c.sex, c.ethnicity, c.village, c.carer, c.groups, c.difficult, c.support, c.note,
+    )  # fmt: skip
+    return (
+        [n, names.get(unit, unit), name, born, sex or "", ethnicity or "", village or "", carer or "",
+         ", ".join(groups), "Có" if difficult else "", support or "", note or ""]
+        for n, (unit, name, born, sex, ethnicity, village, carer, groups, difficult, support, note) in enumerate(
+            children, 1
+        )
+    )  # fmt: skip
 
 
 def _record_summaries(

@@ -29,6 +29,7 @@ from followup import simulation as simulate
 from followup.documents import annex as annex_doc
 from followup.documents.chart import chart_png
 from followup.documents.letter import docx_text
+from followup.documents.libreoffice import to_pdf
 from followup.domain.compilation import (
     REDACTED,
     Redactor,
@@ -447,3 +448,70 @@ def test_no_childs_name_reaches_leadership_logs_or_artifacts_and_the_restricted_
     assert stat.S_IMODE(os.stat(restricted.parent).st_mode) == 0o700
     listed = openpyxl.load_workbook(restricted).active
     assert sorted(str(r[2]) for r in listed.iter_rows(min_row=2, values_only=True)) == sorted(names)
+
+
+def test_the_restricted_list_streamed_keeps_text_as_text_and_dates_as_dates() -> None:
+    born = dt.date(2015, 3, 9)
+    rows = [
+        [1, "Xã A", "Lò Văn Páo", born, "Nam", "", "", "", "a, d", "Có", "", ""],
+        [2, '=HYPERLINK("http://x.example")', "-Lò Thị Mai", None, "+1", "@x", "", "", "", "", "", ""],
+    ]
+    data = annex_doc.restricted_workbook(iter(rows))
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        assert not any("<f>" in z.read(n).decode() for n in z.namelist() if n.startswith("xl/worksheets/"))
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).active
+    assert sheet.title == "Danh sách trẻ em" and sheet.freeze_panes == "A2"
+    assert [c.value for c in sheet[1]] == list(annex_doc.CHILD_COLUMNS) and all(c.font.b for c in sheet[1])
+    assert sheet["C2"].value == "Lò Văn Páo" and sheet["D2"].number_format == "DD/MM/YYYY"
+    assert sheet["D2"].value.date() == born and sheet["E2"].value == "Nam" and sheet["F2"].value is None
+    for ref in ("B3", "C3", "E3", "F3"):
+        assert sheet[ref].data_type == "s" and sheet[ref].quotePrefix, ref
+    assert sheet["B3"].value == '=HYPERLINK("http://x.example")'
+    assert sheet.column_dimensions["C"].width == 11 and sheet.max_row == 3
+
+
+def _fake_soffice(folder: Path, script: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ``soffice`` first on PATH that behaves as the script says (LibreOffice failing or hanging)."""
+    folder.mkdir()
+    soffice = folder / "soffice"
+    soffice.write_text("#!/bin/sh\n" + script)
+    soffice.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
+
+
+def test_a_failed_pdf_costs_no_file_and_no_summary(
+    config: Config, directive: Directive, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """LibreOffice failing (or over its time) leaves the .docx, annex, chart and restricted list written and the
+    summaries sent with the .docx; the clerk is told why there is no PDF. An earlier run's PDF is not kept."""
+    _fake_soffice(tmp_path / "bin", "echo 'Error: source file could not be loaded' >&2\nexit 1\n", monkeypatch)
+    home = tmp_path / "home"
+    uow = fake_uow(tmp_path, fixed_clock(config.tz, COMPILE_AT))
+    sender = FakeSender()
+    with uow:
+        result = produce(uow, config, directive, "2023-H1", home, at("2023-05-16", 8), pdf=False)
+        stale = result.paths["report"].with_suffix(".pdf")
+        stale.write_bytes(b"%PDF- of an earlier compilation")
+        result = produce(uow, config, directive, "2023-H1", home, at("2023-05-17", 8), send=True, sender=sender)
+    assert set(result.paths) == {"report", "annex", "chart", "restricted"} and not stale.exists()
+    assert all(path.stat().st_size > 0 for path in result.paths.values())
+    [warning] = result.warnings
+    assert "source file could not be loaded" in warning and result.paths["report"].name in warning
+    assert [o.status for o in result.outcomes] == [Delivery.SENT, Delivery.SENT]
+    [to_leaders] = [s for s in sender.sent if "chutich@bachthong.example" in s.recipients]
+    assert {p.get_filename() for p in to_leaders.message.iter_attachments()} == {result.paths["report"].name}
+
+
+def test_libreoffice_over_its_time_is_stopped_with_what_it_started(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """soffice starts soffice.bin: on timeout both go, or the conversion would go on writing after the error."""
+    started = tmp_path / "started"
+    _fake_soffice(tmp_path / "bin", f"sleep 60 &\necho $! > {started}\nwait\n", monkeypatch)
+    source = tmp_path / "report.docx"
+    source.write_bytes(b"PK")
+    with pytest.raises(RuntimeError, match=r"LibreOffice took more than 1 s to convert report\.docx"):
+        to_pdf(source, tmp_path / "out", timeout=1)
+    pid = int(started.read_text())
+    status = Path(f"/proc/{pid}/status")
+    assert not status.exists() or "\nState:\tZ" in status.read_text()  # gone, or dead and not yet reaped
