@@ -39,6 +39,7 @@ from followup import simulation as simulate
 from followup.bootstrap import bootstrap
 from followup.services import clerk
 from followup.settings import DEFAULTS, Settings
+from followup.storage.models import ChildRecord
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -128,9 +129,8 @@ def district(tmp_path_factory: pytest.TempPathFactory) -> Iterator[District]:
                 uow, app.config, "XA-DONPHONG", DIRECTIVE, "danh-sach-tre-em", "2023", [paper], received
             )
             assert sub.status == "accepted", sub.problems
-            names = frozenset(
-                child.name for _, child in uow.repo.accepted_children(DIRECTIVE, "danh-sach-tre-em", "2023")
-            )
+            listed = uow.repo.accepted_children(DIRECTIVE, "danh-sach-tre-em", "2023", ChildRecord.name)
+            names = frozenset(name for _, name in listed)
         yield District(env, base / "home", config, names)
 
 
