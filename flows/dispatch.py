@@ -26,13 +26,14 @@ def send_queued(
     resend: bool,
     signed: str | None,
     connect_retries: int | None = None,
+    force: bool = False,
 ) -> DispatchReport:
     """Issue the letter if need be, queue a message per unit, send what is not sent yet."""
     app = _support.app(settings)
     with app.uow() as uow:
         return dispatching.dispatch(
             uow, app.sender(connect_retries), app.config, app.config.directive(directive_code), settings.documents,
-            units, resend, Path(signed) if signed else None, _support.on_progress, _support.STOP,
+            units, resend, Path(signed) if signed else None, _support.on_progress, _support.STOP, force,
         )  # fmt: skip
 
 
@@ -44,8 +45,9 @@ def dispatch_flow(
     resend: bool = False,
     signed: str | None = None,
     attended: bool = False,
+    force: bool = False,
 ) -> DispatchReport:
-    """Send a directive to every addressed unit, exactly once."""
+    """Send a directive to every addressed unit, exactly once (``force``: even when its deadline is over)."""
     settings = Settings()
     if dry_run:
         app = _support.app(settings)
@@ -54,7 +56,7 @@ def dispatch_flow(
         planned = dispatching.plan(app.config, d, targets, app.clock.today())
         return DispatchReport(d.code, "(chưa cấp số)", Path(), planned, "dry run")
     sending = send_queued.with_options(retries=0) if attended else send_queued
-    report = sending(settings, directive, units, resend, signed, _support.connect_retries(attended))
+    report = sending(settings, directive, units, resend, signed, _support.connect_retries(attended), force)
     counts = report.counts()
     get_run_logger().info(
         "dispatch %s: %s sent, %s skipped, %s failed, %s waiting",

@@ -268,13 +268,17 @@ def _directive(config: Config, code: str) -> Directive:
         raise Stop(str(exc.args[0])) from None
 
 
-def _passed_deadlines(product: App, d: Directive, codes: list[str] | None = None) -> bool:
+def _passed_deadlines(product: App, d: Directive, codes: list[str] | None = None, force: bool = True) -> None:
     """Warn when the letter asks for a reply by a day already over (every unit would be late on receipt);
-    whether it does."""
-    from followup.services.dispatch import addressed_units, passed_requests
+    unless ``force``, the service's refusal (DeadlinePassed) follows the warnings."""
+    from followup.services.dispatch import DeadlinePassed, addressed_units, refuse_passed
 
     now = product.clock.now()
-    passed = passed_requests(d, addressed_units(d, product.config.recipients, codes), now, product.config.tz)
+    try:
+        passed = refuse_passed(d, addressed_units(d, product.config.recipients, codes), now, product.config.tz, force)
+        refused = None
+    except DeadlinePassed as exc:
+        passed, refused = exc.requests, exc
     for request in passed:
         err.print(
             _(
@@ -298,7 +302,8 @@ def _passed_deadlines(product: App, d: Directive, codes: list[str] | None = None
             markup=False,
             highlight=False,
         )
-    return bool(passed)
+    if refused is not None:
+        raise Stop(str(refused))
 
 
 @app.command(
@@ -418,8 +423,7 @@ def dispatch(
         total = len(addressed_units(d, product.config.recipients, unit))
     except UnknownUnits as exc:
         raise Stop(str(exc)) from None
-    if _passed_deadlines(product, d, unit) and not (force or dry_run):
-        raise Stop(_("Nothing was sent. To send this letter anyway (a unit added late, say), add --force."))
+    _passed_deadlines(product, d, unit, force=force or dry_run)  # refused before Prefect starts
     product = _flow_app()
     import flows.dispatch as flow_module
 
@@ -427,7 +431,7 @@ def dispatch(
         try:
             report = flow_module.dispatch_flow(
                 directive, units=unit or None, dry_run=dry_run, resend=resend,
-                signed=str(signed) if signed else None, attended=True,
+                signed=str(signed) if signed else None, attended=True, force=force,
             )  # fmt: skip
         except SignedCopyMismatch as exc:
             raise Stop(str(exc)) from None

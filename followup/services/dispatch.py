@@ -96,6 +96,24 @@ def passed_requests(directive: Directive, units: Sequence[Unit], now: dt.datetim
     return [request for request in asked if now >= request.due.cutoff]
 
 
+class DeadlinePassed(Exception):
+    """A letter that would make every unit late on receipt is not sent unless the clerk says so (``force``)."""
+
+    def __init__(self, requests: list[Request]):
+        self.requests = requests
+        super().__init__(_("Nothing was sent. To send this letter anyway (a unit added late, say), add --force."))
+
+
+def refuse_passed(
+    directive: Directive, units: Sequence[Unit], now: dt.datetime, tz: dt.tzinfo, force: bool
+) -> list[Request]:
+    """The requests of the letter whose last day is over; DeadlinePassed for them unless ``force``."""
+    passed = passed_requests(directive, units, now, tz)
+    if passed and not force:
+        raise DeadlinePassed(passed)
+    return passed
+
+
 def letter_filename(directive: Directive, number_label: str, ext: str = "docx") -> str:
     return f"{directive.kind} số {number_label.replace('/', '-')}.{ext}"
 
@@ -255,9 +273,12 @@ def dispatch(
     signed: Path | None = None,
     progress: Callable[[Outcome], None] | None = None,
     stop: threading.Event | None = None,
+    force: bool = False,
 ) -> DispatchReport:
-    """Send the issued letter and each unit's forms to every addressed unit (issued first if need be)."""
+    """Send the issued letter and each unit's forms to every addressed unit (issued first if need be); a
+    letter whose deadline is over only with ``force``."""
     targets = addressed_units(directive, config.recipients, units)
+    refuse_passed(directive, targets, uow.now(), config.tz, force)
     issued = issue(uow, config, directive, documents_dir)
     if signed is not None:
         check_signed(issued, signed)

@@ -31,7 +31,14 @@ def test_every_flow_gets_a_deployment_the_scheduled_ones_in_office_time(config):
         assert deployment.paused is False
         assert deployment.entrypoint == serving.FLOWS[deployment.flow_name].replace(":", ".")
     assert collect.parameters == {"attended": False}
-    assert dispatch.parameters == {"units": None, "dry_run": False, "resend": False, "signed": None, "attended": False}
+    assert dispatch.parameters == {
+        "units": None,
+        "dry_run": False,
+        "resend": False,
+        "signed": None,
+        "attended": False,
+        "force": False,
+    }
     assert "directive" in dispatch._parameter_openapi_schema.required  # the UI asks for it
 
 

@@ -28,7 +28,7 @@ from followup.domain.config import Config, Directive, Unit
 from followup.domain.states import Delivery, IncomingStatus, MessageKind, MessageStatus, Source, SubmissionStatus
 from followup.forms.identity import read_identity
 from followup.services import answers, clerk, outgoing
-from followup.services.dispatch import DispatchReport, dispatch, issue, plan
+from followup.services.dispatch import DeadlinePassed, DispatchReport, dispatch, issue, plan
 from followup.services.interpret import Interpreter, ProcessResult
 from followup.services.status import directive_status
 from followup.services.store import own_addresses, store_message, store_new
@@ -182,6 +182,18 @@ def test_every_addressed_unit_gets_one_message_with_the_letter_and_its_own_forms
     assert {m.status for m in stored} == {MessageStatus.SENT}
     assert sorted(m.message_id for m in stored) == sorted(s.message["Message-ID"] for s in sender.sent)
     assert len({m.message_id for m in stored}) == 36
+
+
+def test_a_letter_whose_deadline_has_passed_is_sent_only_when_forced(tmp_path: Path, config: Config) -> None:
+    """The rule is the service's, so a dispatch started from the Prefect UI refuses as the command line does."""
+    late = fake_uow(tmp_path, fixed_clock(config.tz, "2023-02-21T08:00:00+07:00"))  # the list was due by 20/02
+    sender = FakeSender()
+    with pytest.raises(DeadlinePassed) as refused:
+        run_dispatch(late, sender, config, tmp_path)
+    assert {r.requirement.code for r in refused.value.requests} == {LIST}
+    assert sender.sent == [] and rows(late, OutgoingMessage) == []
+    report = run_dispatch(late, sender, config, tmp_path, force=True)
+    assert report.count("sent") == len(addressed(config, config.directive(DIRECTIVE)))
 
 
 def test_a_second_run_sends_nothing_and_resend_sends_again_with_a_new_message_id(
