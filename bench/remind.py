@@ -42,6 +42,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
@@ -80,20 +81,27 @@ median = dispatch.median
 # --------------------------------------------------------------------------- setup (cached)
 
 
-def prepare(units: int, fresh: bool) -> Path:
-    """The cache folder (config/, snapshot/, meta.json) for ``units`` units, built once."""
+def prepare(units: int, fresh: bool, cache: Path = CACHE, insert: Callable[[Path, Path], dict] | None = None) -> Path:
+    """The cache folder (config/, snapshot/, meta.json) for ``units`` units, built once: the dispatched home,
+    then ``insert(home, config)`` puts the replies in its store (what it returns goes into meta.json)."""
     with tempfile.TemporaryDirectory() as tmp:
         config_tmp = dispatch.make_config(Path(tmp) / "config", units)
         key = collect.tree_digest(config_tmp)[:12]
-        folder = CACHE / f"units{units}-{key}"
+        folder = cache / f"units{units}-{key}"
         if fresh:
             shutil.rmtree(folder, ignore_errors=True)
         if not (folder / "meta.json").exists():
-            build(folder, config_tmp, units, key)
+            build(
+                folder,
+                config_tmp,
+                units,
+                key,
+                insert or (lambda home, config: {"replies": insert_replies(home, config)}),
+            )
     return folder
 
 
-def build(folder: Path, config_tmp: Path, units: int, key: str) -> None:
+def build(folder: Path, config_tmp: Path, units: int, key: str, insert: Callable[[Path, Path], dict]) -> None:
     partial = folder.with_name(folder.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
@@ -103,14 +111,14 @@ def build(folder: Path, config_tmp: Path, units: int, key: str) -> None:
     t0 = time.perf_counter()
     meta["dispatch"] = dispatched_home(home, partial / "config", units, key)
     meta["dispatch_s"] = round(time.perf_counter() - t0, 1)
-    print(f"setup: dispatch state ready in {meta['dispatch_s']:.0f} s; inserting the accepted replies", flush=True)
+    print(f"setup: dispatch state ready in {meta['dispatch_s']:.0f} s; inserting the replies", flush=True)
     t0 = time.perf_counter()
-    meta["replies"] = insert_replies(home, partial / "config")
+    meta.update(insert(home, partial / "config"))
     meta["insert_s"] = round(time.perf_counter() - t0, 1)
     (partial / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     shutil.rmtree(folder, ignore_errors=True)
     partial.rename(folder)
-    print(f"setup: {meta['replies']} accepted replies inserted in {meta['insert_s']:.1f} s", flush=True)
+    print(f"setup: replies inserted in {meta['insert_s']:.1f} s (meta.json has the counts)", flush=True)
 
 
 def dispatched_home(home: Path, config_dir: Path, units: int, key: str) -> str:

@@ -90,30 +90,9 @@ def at(text: str) -> dt.datetime:
 
 
 def prepare(units: int, fresh: bool) -> Path:
-    """The cache folder (config/, snapshot/, meta.json) for ``units`` units, built once."""
-    with tempfile.TemporaryDirectory() as tmp:
-        config_tmp = dispatch.make_config(Path(tmp) / "config", units)
-        key = collect.tree_digest(config_tmp)[:12]
-        folder = CACHE / f"units{units}-{key}"
-        if fresh:
-            shutil.rmtree(folder, ignore_errors=True)
-        if not (folder / "meta.json").exists():
-            partial = folder.with_name(folder.name + ".partial")
-            shutil.rmtree(partial, ignore_errors=True)
-            partial.mkdir(parents=True)
-            shutil.copytree(config_tmp, partial / "config")
-            meta: dict = {"units": units, "config_key": key}
-            t0 = time.perf_counter()
-            meta["dispatch"] = remind.dispatched_home(partial / "snapshot", partial / "config", units, key)
-            meta["dispatch_s"] = round(time.perf_counter() - t0, 1)
-            print(f"setup: dispatch state ready in {meta['dispatch_s']:.0f} s; inserting the replies", flush=True)
-            t0 = time.perf_counter()
-            meta.update(insert_replies(partial / "snapshot", partial / "config"))
-            meta["insert_s"] = round(time.perf_counter() - t0, 1)
-            (partial / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1) + "\n", "utf-8")
-            partial.rename(folder)
-            print(f"setup: {meta['inserted']} inserted in {meta['insert_s']:.1f} s", flush=True)
-    return folder
+    """The cache folder (config/, snapshot/, meta.json) for ``units`` units, built once (remind.py's setup,
+    with this benchmark's replies)."""
+    return remind.prepare(units, fresh, CACHE, insert_replies)
 
 
 INDICATORS = ("tong_so_tre_em", "tre_em_hcdb", "tre_em_hcdb_duoc_tro_giup", "tre_em_hckk", "vu_xam_hai",
