@@ -1,24 +1,18 @@
-"""What the flows share: the parts of the product, retry conditions, and the hooks of the clerk's terminal.
+"""What the flows share: the parts of the product and the retry conditions.
 
 A run started by the clerk at the keyboard is *attended*: it shows progress, stops cleanly on Ctrl-C
-(``STOP``), and does not retry a dead server for minutes (the clerk gets one line at once). A scheduled run
-is unattended and retries briefly.
+(``followup.jobs.STOP``), and does not retry a dead server for minutes (the clerk gets one line at once).
+A scheduled run is unattended and retries briefly.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
+from followup import jobs
 from followup.bootstrap import App, bootstrap
-from followup.services.outgoing import Outcome
 from followup.settings import Settings
-
-#: Set by the command line on Ctrl-C: the mail path stops after the message in flight.
-STOP = threading.Event()
-#: Set by the command line to show progress; the flows themselves only count.
-on_progress: Callable[[Outcome], None] | None = None
 
 
 def app(settings: Settings | None = None) -> App:
@@ -27,7 +21,7 @@ def app(settings: Settings | None = None) -> App:
 
 def connect_retries(attended: bool) -> int | None:
     """A run someone waits for tries a dead server once; a scheduled one uses the URL's retries."""
-    return 0 if attended else None
+    return jobs.ATTENDED_RETRIES if attended else None
 
 
 def retry_if(*kinds: type[BaseException], unless: tuple[type[BaseException], ...] = ()) -> Callable[..., bool]:

@@ -1,17 +1,20 @@
-"""Collect flow: store new replies as received, interpret them, answer each unit, publish the counts."""
+"""Collect flow: store new replies as received, interpret them, answer each unit, publish the counts.
+
+The steps are ``followup.jobs``'s, each a task with its own retries (a dead IMAP server retries the fetch
+only); ``jobs.collect`` runs the same steps in the same order for the clerk when no Prefect server stands.
+"""
 
 from __future__ import annotations
-
-from dataclasses import dataclass, field
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 
 from flows import _support
+from followup import jobs
+from followup.jobs import CollectReport
 from followup.mail.inbox import InboxLoginRejected, InboxUnavailable
 from followup.mail.sender import LoginRefused, ServerUnavailable
-from followup.services import answers, status, store
-from followup.services.interpret import Interpreter, ProcessResult
+from followup.services.interpret import ProcessResult
 from followup.services.outgoing import Outcome
 from followup.services.store import StoreResult
 from followup.settings import Settings
@@ -24,17 +27,13 @@ from followup.settings import Settings
 )
 def fetch_new(settings: Settings, connect_retries: int | None = None) -> StoreResult:
     """Copy new messages into the store before anything reads them; mark them processed on the server."""
-    app = _support.app(settings)
-    with app.uow() as uow:
-        return store.store_new(uow, app.inbox(connect_retries), app.inbox_source, store.own_addresses(app.config))
+    return jobs.fetch(_support.app(settings), connect_retries)
 
 
 @task
 def interpret(settings: Settings) -> ProcessResult:
     """Match, read, check and record every stored message; queue one answer per message."""
-    app = _support.app(settings)
-    with app.uow() as uow:
-        return Interpreter(uow, app.config).process_stored()
+    return jobs.interpret(_support.app(settings))
 
 
 @task(
@@ -44,27 +43,15 @@ def interpret(settings: Settings) -> ProcessResult:
 )
 def answer(settings: Settings, connect_retries: int | None = None) -> list[Outcome]:
     """Send the queued answers over one connection."""
-    app = _support.app(settings)
-    with app.uow() as uow:
-        return answers.send_answers(uow, app.sender(connect_retries), app.config, _support.on_progress, _support.STOP)
+    return jobs.answer(_support.app(settings), connect_retries)
 
 
 @task
 def publish_status(settings: Settings) -> list[dict]:
     """The status table as a Prefect artifact: counts and states, never a name."""
-    app = _support.app(settings)
-    with app.uow() as uow:
-        rows = status.all_counts(uow, app.config, app.clock.now())
+    rows = jobs.status_counts(_support.app(settings))
     create_table_artifact(key="reply-status", table=rows, description="Replies by requirement and period (counts only)")
     return rows
-
-
-@dataclass
-class CollectReport:
-    stored: StoreResult
-    processed: ProcessResult
-    answers: list[Outcome] = field(default_factory=list)
-    status: list[dict] = field(default_factory=list)  # counts per directive, requirement and period
 
 
 @flow(name="collect")

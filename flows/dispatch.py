@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 
 from flows import _support
+from followup import jobs
 from followup.mail.sender import LoginRefused, ServerUnavailable
-from followup.services import dispatch as dispatching
 from followup.services.dispatch import DispatchReport
 from followup.settings import Settings
 
@@ -29,12 +27,10 @@ def send_queued(
     force: bool = False,
 ) -> DispatchReport:
     """Issue the letter if need be, queue a message per unit, send what is not sent yet."""
-    app = _support.app(settings)
-    with app.uow() as uow:
-        return dispatching.dispatch(
-            uow, app.sender(connect_retries), app.config, app.config.directive(directive_code), settings.documents,
-            units, resend, Path(signed) if signed else None, _support.on_progress, _support.STOP, force,
-        )  # fmt: skip
+    return jobs.dispatch(
+        _support.app(settings), directive_code, units, resend=resend, signed=signed, force=force,
+        connect_retries=connect_retries,
+    )  # fmt: skip
 
 
 @flow(name="dispatch", log_prints=False)
@@ -50,11 +46,7 @@ def dispatch_flow(
     """Send a directive to every addressed unit, exactly once (``force``: even when its deadline is over)."""
     settings = Settings()
     if dry_run:
-        app = _support.app(settings)
-        d = app.config.directive(directive)
-        targets = dispatching.addressed_units(d, app.config.recipients, units)
-        planned = dispatching.plan(app.config, d, targets, app.clock.today())
-        return DispatchReport(d.code, "(chưa cấp số)", Path(), planned, "dry run")
+        return jobs.dispatch(_support.app(settings), directive, units, dry_run=True)
     sending = send_queued.with_options(retries=0) if attended else send_queued
     report = sending(settings, directive, units, resend, signed, _support.connect_retries(attended), force)
     counts = report.counts()

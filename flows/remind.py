@@ -6,8 +6,8 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 
 from flows import _support
+from followup import jobs
 from followup.mail.sender import LoginRefused, ServerUnavailable
-from followup.services import remind
 from followup.services.remind import RemindReport
 from followup.settings import Settings
 
@@ -21,13 +21,7 @@ def send_reminders(
     settings: Settings, as_of: str | None, dry_run: bool, connect_retries: int | None = None
 ) -> RemindReport:
     """Decide who owes what today, record it, send it; a rerun of the day sends nothing more."""
-    app = _support.app(settings)
-    moment = app.clock.end_of(as_of) if as_of else app.clock.now()
-    with app.uow() as uow:
-        return remind.remind(
-            uow, app.sender(connect_retries), app.config, settings.documents, moment, dry_run,
-            _support.on_progress, _support.STOP,
-        )  # fmt: skip
+    return jobs.remind(_support.app(settings), as_of, dry_run, connect_retries)
 
 
 @flow(name="remind")

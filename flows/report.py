@@ -6,9 +6,9 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 
 from flows import _support
+from followup import jobs
 from followup.domain.compilation import summary_markdown
 from followup.mail.sender import LoginRefused, ServerUnavailable
-from followup.services import report
 from followup.services.report import ReportResult
 from followup.settings import Settings
 
@@ -22,13 +22,7 @@ def compile_and_send(
     settings: Settings, directive: str, period: str | None, send: bool, connect_retries: int | None = None
 ) -> ReportResult:
     """Compile the period (default: the latest whose deadline has passed), write the files, send the summaries."""
-    app = _support.app(settings)
-    with app.uow() as uow:
-        result = report.produce(
-            uow, app.config, app.config.directive(directive), period, settings.home, app.clock.now(), send=send,
-            sender=app.sender(connect_retries) if send else None, progress=_support.on_progress, stop=_support.STOP,
-        )  # fmt: skip
-    return report.without_narratives(result)  # no unit's free text in Prefect's records
+    return jobs.report_one(_support.app(settings), directive, period, send, connect_retries)
 
 
 @flow(name="report")
@@ -37,11 +31,9 @@ def report_flow(
 ) -> list[ReportResult]:
     """The report of a period for one directive (or, on a schedule, every directive that has a report)."""
     settings = Settings()
-    config = _support.app(settings).config
-    codes = [directive] if directive else [d.code for d in config.directives.values() if d.report is not None]
     running = compile_and_send.with_options(retries=0) if attended else compile_and_send
     results = []
-    for code in codes:
+    for code in jobs.reported(_support.app(settings).config, directive):
         result = running(settings, code, period, send, _support.connect_retries(attended))
         c = result.compilation
         get_run_logger().info(

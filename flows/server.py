@@ -1,14 +1,12 @@
-"""Prefect's server for a command of the CLI: a standing one (PREFECT_API_URL, or the one `followup serve`
-started for this data folder), else a temporary one; and the standing server `followup serve` starts.
+"""The Prefect server that records the runs: the one `followup serve` starts (a child process, `prefect server
+start`, which never outlives it, however it ends), and how another command of the same data folder finds it.
 
-Both servers we start are one kind of child process (`prefect server start`), which never outlives the
-command that started it, however that command ends. Nothing here imports Prefect: the CLI decides which
-server to use before Prefect reads its settings (it reads them once, when first imported).
+Nothing here imports Prefect: the CLI decides whether a server stands before Prefect reads its settings (it
+reads them once, when first imported), and runs its job directly when none does.
 """
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import json
 import os
@@ -30,22 +28,6 @@ STANDING_FILE = "followup-serve.json"  # in PREFECT_HOME: where the server of `f
 STARTUP_TIMEOUT = 180.0  # a first start creates Prefect's database: on a busy machine, a minute or more
 
 
-def start_temporary_server(prefect_home: Path) -> LocalServer | None:
-    """A Prefect server for this command alone, unless PREFECT_API_URL names one (then None).
-
-    Started now, it comes up while the command loads and checks its data; the command waits for it
-    (``wait``) before its flow runs. Stopped when the command exits, and with it when it is killed (Prefect's
-    own temporary server outlived a killed command). PREFECT_API_URL is set here, before Prefect is
-    imported, so that the flows use this one.
-    """
-    if os.environ.get("PREFECT_API_URL"):
-        return None
-    server = start_server(prefect_home, standing=False)
-    atexit.register(server.process.terminate)  # it shuts down on its own: the command does not wait for it
-    os.environ["PREFECT_API_URL"] = server.api_url
-    return server
-
-
 # --------------------------------------------------------------------------- a standing server
 
 
@@ -63,8 +45,7 @@ def answers(api_url: str, timeout: float = 2.0) -> bool:
 def standing_server(prefect_home: Path) -> str | None:
     """The API URL of the server `followup serve` runs for this data folder, if it is running.
 
-    The other commands then use it rather than a temporary server on the same SQLite file (two servers
-    on one SQLite database lock each other out).
+    The other commands then run their jobs as flows on it, so its UI shows them.
     """
     try:
         data = json.loads((prefect_home / STANDING_FILE).read_text(encoding="utf-8"))
@@ -144,9 +125,9 @@ class LocalServer:
                 self.process.wait()
 
 
-def start_server(prefect_home: Path, port: int | None = None, *, standing: bool = True) -> LocalServer:
-    """`prefect server start` on 127.0.0.1 as a child process; returns at once (``wait`` for it to answer).
-    A standing server has the UI and runs the schedules; a temporary one, neither.
+def start_server(prefect_home: Path, port: int | None = None) -> LocalServer:
+    """`prefect server start` on 127.0.0.1 as a child process, with its UI and scheduler; returns at once
+    (``wait`` for it to answer).
 
     The child has a session of its own, so the clerk's Ctrl-C reaches the command first (which finishes the
     message in flight, recorded through the server, then stops it), and a closed terminal's SIGHUP reaches
@@ -155,19 +136,16 @@ def start_server(prefect_home: Path, port: int | None = None, *, standing: bool 
     from the main thread.
     """
     prefect_home.mkdir(parents=True, exist_ok=True)
-    chosen = port or free_port(DEFAULT_PORT if standing else None)
+    chosen = port or free_port(DEFAULT_PORT)
     env = {k: v for k, v in os.environ.items() if k not in ("PREFECT_API_URL", "PREFECT_UI_API_URL")}
     env.update(
         PREFECT_HOME=str(prefect_home),
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
         PREFECT_SERVER_API_HOST="127.0.0.1",
         PREFECT_SERVER_API_PORT=str(chosen),
-        PREFECT_SERVER_UI_ENABLED=str(standing).lower(),
-        PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED=str(standing).lower(),
     )
-    # The standing server's log accumulates; a temporary one's is the last command's.
-    log = prefect_home / ("server.log" if standing else "temporary-server.log")
-    with log.open("ab" if standing else "wb") as out:
+    log = prefect_home / "server.log"  # it accumulates, as the runs do
+    with log.open("ab") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(chosen)],
             env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,

@@ -31,6 +31,8 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("FOLLOWUP_CONFIG", str(DEFAULTS))
     for var in ("FOLLOWUP_SMTP_URL", "FOLLOWUP_IMAP_URL", "FOLLOWUP_DATABASE_URL", "FOLLOWUP_NOW"):
         monkeypatch.delenv(var, raising=False)
+    for var in ("PREFECT_API_URL", "PREFECT_HOME"):  # no standing server of the machine's records a test's run
+        monkeypatch.delenv(var, raising=False)
     return home
 
 

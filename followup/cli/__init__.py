@@ -14,6 +14,7 @@ import shutil
 import signal
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -151,18 +152,21 @@ def main() -> None:
         sys.exit(1)
 
 
-def _prefect_env(settings: Settings, discover: bool = True) -> Path:
+def _prefect_home(settings: Settings) -> Path:
+    """Prefect's state: PREFECT_HOME, else the data folder's ``prefect/``."""
+    return Path(os.environ.get("PREFECT_HOME") or (settings.home / "prefect").resolve())
+
+
+def _prefect_env(settings: Settings, api_url: str | None = None) -> Path:
     """Keep Prefect's state in the data folder; quiet its console (not its records, which the UI shows).
 
-    The server is the one PREFECT_API_URL names; unset, the one `followup serve` runs for this data folder
-    (``discover``), else a temporary one. Set before Prefect is imported: it reads its settings once.
+    Set before Prefect is imported: it reads its settings once.
     """
-    from flows.server import standing_server
-
-    prefect_home = Path(os.environ.setdefault("PREFECT_HOME", str((settings.home / "prefect").resolve())))
+    prefect_home = _prefect_home(settings)
+    os.environ["PREFECT_HOME"] = str(prefect_home)
     prefect_home.mkdir(parents=True, exist_ok=True)
-    if discover and not os.environ.get("PREFECT_API_URL") and (url := standing_server(prefect_home)):
-        os.environ["PREFECT_API_URL"] = url
+    if api_url:
+        os.environ["PREFECT_API_URL"] = api_url
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     quiet = "DEBUG" if DEBUG["on"] else "CRITICAL"  # a failed run's traceback is for --debug, not the clerk
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", quiet)
@@ -184,23 +188,39 @@ def _standing_server_answers() -> None:
         )
 
 
-def _flow_app(settings: Settings | None = None) -> App:
-    """The product for a command that runs a flow: Prefect's environment set and its server starting."""
-    settings = settings or Settings()
-    _check_mail_urls(settings)  # a mistyped option is told at once, not after Prefect's start
-    prefect_home = _prefect_env(settings)
-    _standing_server_answers()
-    from flows.server import ServerFailed, start_temporary_server
+@dataclass
+class _Jobs:
+    """Where a command's job runs. With a Prefect server standing (PREFECT_API_URL, or the one `followup serve`
+    runs for this data folder), as its flow in this process: the UI shows the run, its logs and artifacts.
+    Without one, directly (``followup.jobs``, the same steps): a server started for a run nobody watches cost
+    5-10 s a command, and Prefect's import 1.5 s more."""
 
-    server = start_temporary_server(prefect_home)
-    product = _product(settings)
-    _ = product.config  # validate (and cache) while the server starts
+    product: App
+    server: str | None  # the API URL of the server that records the runs
+
+    def run(self, job: str, **params: Any) -> Any:
+        """``jobs.<job>(product, **params)``, or ``flows.<job>.<job>_flow(**params)``: the same parameters."""
+        if self.server is None:
+            from followup import jobs
+
+            return getattr(jobs, job)(self.product, **params, connect_retries=jobs.ATTENDED_RETRIES)
+        import importlib
+
+        flow = getattr(importlib.import_module(f"flows.{job}"), f"{job}_flow")
+        return flow(**params, attended=True)
+
+
+def _jobs(settings: Settings | None = None) -> _Jobs:
+    """The product for a command that runs a job, and the Prefect server that records it, if one stands."""
+    from flows.server import standing_server
+
+    settings = settings or Settings()
+    _check_mail_urls(settings)  # a mistyped option is told at once
+    server = os.environ.get("PREFECT_API_URL") or standing_server(_prefect_home(settings))
     if server:
-        try:
-            server.wait()
-        except ServerFailed as exc:
-            raise Stop(str(exc), code=1) from None
-    return product
+        _prefect_env(settings, server)
+        _standing_server_answers()
+    return _Jobs(_product(settings), server)
 
 
 def _check_mail_urls(settings: Settings) -> None:
@@ -216,19 +236,21 @@ def _check_mail_urls(settings: Settings) -> None:
 @contextlib.contextmanager
 def _stoppable() -> Iterator[None]:
     """The first Ctrl-C asks the run to stop after the message in flight; a second one stops at once."""
-    from flows import _support
+    from followup import jobs
 
-    _support.STOP.clear()
+    jobs.STOP.clear()
     previous = signal.getsignal(signal.SIGINT)
 
     def ask_to_stop(signum: int, frame: Any) -> None:
-        _support.STOP.set()
+        jobs.STOP.set()
         err.print(_("[yellow]Stopping after the message in flight… (Ctrl-C again to stop at once)[/]"))
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
     signal.signal(signal.SIGINT, ask_to_stop)
     try:
         yield
+    except KeyboardInterrupt:  # the second Ctrl-C (typer would turn it into a silent exit 130)
+        raise Stop(_("Interrupted."), code=130) from None
     finally:
         signal.signal(signal.SIGINT, previous)
 
@@ -236,7 +258,7 @@ def _stoppable() -> Iterator[None]:
 @contextlib.contextmanager
 def _progress(label: str, total: int | None) -> Iterator[Callable[[Any], None]]:
     """A progress bar with the total, the rate and the time left; hands the flows a callback per message."""
-    from flows import _support
+    from followup import jobs
 
     columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
                TextColumn("{task.fields[rate]}"), TimeRemainingColumn()]  # fmt: skip
@@ -248,11 +270,11 @@ def _progress(label: str, total: int | None) -> Iterator[Callable[[Any], None]]:
             speed = bar.tasks[0].speed
             bar.update(task, rate=f"{speed:.1f}/s" if speed else "")
 
-        _support.on_progress = advance
+        jobs.on_progress = advance
         try:
             yield advance
         finally:
-            _support.on_progress = None
+            jobs.on_progress = None
 
 
 def _print_problems(problems: list[str]) -> None:
@@ -423,22 +445,20 @@ def dispatch(
         total = len(addressed_units(d, product.config.recipients, unit))
     except UnknownUnits as exc:
         raise Stop(str(exc)) from None
-    _passed_deadlines(product, d, unit, force=force or dry_run)  # refused before Prefect starts
-    product = _flow_app()
-    import flows.dispatch as flow_module
-
+    _passed_deadlines(product, d, unit, force=force or dry_run)  # refused before anything is sent
+    runner = _jobs(product.settings)
     with _stoppable(), _progress(_("Sending"), None if dry_run else total):
         try:
-            report = flow_module.dispatch_flow(
-                directive, units=unit or None, dry_run=dry_run, resend=resend,
-                signed=str(signed) if signed else None, attended=True, force=force,
+            report = runner.run(
+                "dispatch", directive=directive, units=unit or None, dry_run=dry_run, resend=resend,
+                signed=str(signed) if signed else None, force=force,
             )  # fmt: skip
         except SignedCopyMismatch as exc:
             raise Stop(str(exc)) from None
     _print_dispatch(report, product.config)
-    from flows import _support
+    from followup import jobs
 
-    if report.waiting and _support.STOP.is_set():
+    if report.waiting and jobs.STOP.is_set():
         stopped = _(
             "[yellow]Interrupted: {sent} sent, {waiting} waiting.[/] Run the same command again to send the rest."
         )
@@ -475,11 +495,10 @@ def _print_dispatch(report, config: Config) -> None:  # type: ignore[no-untyped-
 
 @app.command(help=_("Fetch new replies, match, read, check and answer them; print who has replied."))
 def collect() -> None:
-    product = _flow_app()
-    import flows.collect as flow_module
-
+    runner = _jobs()
+    product = runner.product
     with _stoppable(), console.status(_("Collecting replies…")):
-        report = flow_module.collect_flow(attended=True)
+        report = runner.run("collect")
     _print_collect(report)
     with product.uow() as uow:
         for directive in product.config.directives.values():
@@ -496,16 +515,15 @@ def remind(
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help=_("show who would be reminded; send nothing"))] = False,
 ) -> None:
-    product = _flow_app()
+    runner = _jobs()
+    product = runner.product
     if as_of:
         try:
             product.clock.end_of(as_of)
         except ValueError as exc:
             raise Stop(str(exc)) from None
-    import flows.remind as flow_module
-
     with _stoppable(), console.status(_("Reminding…")):
-        report = flow_module.remind_flow(as_of=as_of, dry_run=dry_run, attended=True)
+        report = runner.run("remind", as_of=as_of, dry_run=dry_run)
     _print_remind(report, product)
     raise typer.Exit(report.exit_code)
 
@@ -559,7 +577,8 @@ def report(
         bool, typer.Option("--send", help=_("mail the summary to leadership, the files to the data officers"))
     ] = False,  # fmt: skip
 ) -> None:
-    product = _flow_app()
+    runner = _jobs()
+    product = runner.product
     d = _directive(product.config, directive)
     if d.report is None:
         raise Stop(
@@ -574,11 +593,9 @@ def report(
             Period.parse(period)
         except ValueError as exc:
             raise Stop(str(exc)) from None
-    import flows.report as flow_module
-
     with _stoppable(), console.status(_("Compiling the report…")):
         try:
-            [result] = flow_module.report_flow(d.code, period, send=send, attended=True)
+            [result] = runner.run("report", directive=d.code, period=period, send=send)
         except ValueError as exc:
             raise Stop(str(exc)) from None
     _print_report(result)
@@ -1005,7 +1022,7 @@ def serve(
 ) -> None:
     settings = Settings()
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "DEBUG" if DEBUG["on"] else "INFO")
-    prefect_home = _prefect_env(settings, discover=False)
+    prefect_home = _prefect_env(settings)
     from flows import serve as serving
     from flows import server as servers
 
@@ -1074,18 +1091,16 @@ def demo(
     os.environ["FOLLOWUP_HOME"] = str(home)
     os.environ["FOLLOWUP_CONFIG"] = str(DEFAULTS)
     os.environ["FOLLOWUP_NOW"] = DEMO_NOW
-    product = _flow_app()
+    runner = _jobs()
+    product = runner.product
     settings, config = product.settings, product.config
     code = "2023-child-protection"
     console.rule(
         _("1. Dispatch — {directive}, {when}").format(directive=code, when=f"{product.clock.now():%d/%m/%Y %H:%M}")
     )
     drafts = write_draft(config, config.directive(code), settings.home / "drafts" / code, product.clock.today())
-    import flows.collect as collect_module
-    import flows.dispatch as dispatch_module
-
     with console.status(_("Dispatching the seed directive…")):
-        report = dispatch_module.dispatch_flow(code, attended=True)
+        report = runner.run("dispatch", directive=code)
     _print_dispatch(report, config)
 
     tz = config.tz
@@ -1104,32 +1119,29 @@ def demo(
     for raw in replies:  # delivered when sent: the file time is when the reply counts from
         inbox.add(delivered(raw))
     os.environ["FOLLOWUP_NOW"] = DEMO_COLLECT
-    product = _product(settings)
+    runner = _Jobs(_product(settings), runner.server)  # the office's clock a week later
+    product = runner.product
     console.rule(
         _("2. The units reply ({n} messages); collect on {when}").format(
             n=len(replies), when=f"{product.clock.now():%d/%m/%Y %H:%M}"
         )
     )
     with console.status(_("Collecting replies…")):
-        collected = collect_module.collect_flow(attended=True)
+        collected = runner.run("collect")
     _print_collect(collected)
     with product.uow() as uow:
         _print_status(_status_slots(uow, product, config.directive(code), product.clock.now()), product)
-
-    import flows.remind as remind_module
 
     console.rule(
         _("3. Reminders of {day}: the silent, late and rejected units").format(day=f"{product.clock.now():%d/%m/%Y}")
     )
     with console.status(_("Reminding…")):
-        reminded = remind_module.remind_flow(attended=True)
+        reminded = runner.run("remind")
     _print_remind(reminded, product)
-
-    import flows.report as report_module
 
     console.rule(_("4. The first-half report compiled from the replies received (units that sent their forms early)"))
     with console.status(_("Compiling the report of {period}…").format(period="2023-H1")):
-        [compiled] = report_module.report_flow(code, "2023-H1", send=True, attended=True)
+        [compiled] = runner.run("report", directive=code, period="2023-H1", send=True)
     _print_report(compiled)
 
     messages = sorted((settings.outbox / "new").glob("*"))

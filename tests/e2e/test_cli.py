@@ -1,4 +1,5 @@
-"""The command line as the clerk uses it: real processes, real Prefect, a real SMTP server on loopback."""
+"""The command line as the clerk uses it: real processes, a real SMTP server on loopback, and a real Prefect
+server where one stands."""
 
 from __future__ import annotations
 
@@ -57,8 +58,8 @@ def test_draft_writes_the_letter_and_forms_and_sends_nothing(isolated_home):
     assert not (isolated_home / "mail").exists()
 
 
-def test_dispatch_sends_once_prints_the_table_and_a_rerun_skips(prefect_home, isolated_home):
-    env = {"PREFECT_HOME": str(prefect_home), "FOLLOWUP_NOW": "2023-02-06T08:00+07:00"}
+def test_dispatch_sends_once_prints_the_table_and_a_rerun_skips(isolated_home):
+    env = {"FOLLOWUP_NOW": "2023-02-06T08:00+07:00"}
     with smtp_sink() as (sink, url):
         env["FOLLOWUP_SMTP_URL"] = url
         dry = run("dispatch", "2023-child-protection", "--dry-run", env=env)
@@ -72,8 +73,8 @@ def test_dispatch_sends_once_prints_the_table_and_a_rerun_skips(prefect_home, is
     assert len(sink.received) == 36
 
 
-def test_dispatch_exit_code_says_a_unit_failed(prefect_home, isolated_home):
-    env = {"PREFECT_HOME": str(prefect_home), "FOLLOWUP_NOW": "2023-02-06T08:00+07:00"}
+def test_dispatch_exit_code_says_a_unit_failed(isolated_home):
+    env = {"FOLLOWUP_NOW": "2023-02-06T08:00+07:00"}
     with smtp_sink(Sink(refuse={"tuphap@bachthong.example"})) as (sink, url):
         env["FOLLOWUP_SMTP_URL"] = url + "?backoff=0"
         result = run("dispatch", "2023-child-protection", "--unit", "P-TUPHAP", "--unit", "P-YTE", env=env)
@@ -91,8 +92,23 @@ def _artifact(data: str) -> object:
         return value
 
 
-def test_demo_runs_on_a_fresh_folder_and_says_where_everything_is(prefect_home, tmp_path):
-    env = {"PREFECT_HOME": str(prefect_home), "FOLLOWUP_HOME": str(tmp_path / "var")}
+def test_without_a_prefect_server_a_command_runs_its_job_directly(isolated_home):
+    """No Prefect server stands (none named, no `followup serve`): the job runs in the command's own process.
+    No server is started for it and Prefect is not even imported (each cost seconds a command)."""
+    env = {"FOLLOWUP_NOW": "2023-02-06T08:00+07:00", "PYTHONPROFILEIMPORTTIME": "1"}
+    result = run("dispatch", "2023-child-protection", "--unit", "P-YTE", env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "1 sent" in result.stdout
+    profile = [line for line in result.stderr.splitlines() if line.startswith("import time:")]
+    imported = [line.rsplit("|", 1)[1].strip() for line in profile]
+    assert "followup.jobs" in imported and "followup.services.dispatch" in imported  # the profile is read right
+    assert not [m for m in imported if m.split(".")[0] in ("prefect", "flows") and m not in ("flows", "flows.server")]
+    assert not (isolated_home / "prefect").exists()  # no Prefect state: no server, no run recorded
+
+
+def test_demo_runs_on_a_fresh_folder_and_says_where_everything_is(prefect_api, prefect_home, tmp_path):
+    """The demo with a Prefect server standing: its jobs run as flows, whose records are checked too."""
+    env = {"PREFECT_API_URL": prefect_api, "FOLLOWUP_HOME": str(tmp_path / "var")}
     result = run("demo", env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout

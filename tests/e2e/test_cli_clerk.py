@@ -278,8 +278,8 @@ def test_export_with_names_writes_a_file_only_its_owner_reads(district):
     assert bad.returncode == 2 and "write 2023 for a year or 2023-H1" in bad.stderr
 
 
-def test_a_letter_whose_deadline_has_passed_warns_and_dispatch_asks_for_force(isolated_home, prefect_home):
-    env = {"PREFECT_HOME": str(prefect_home)}
+def test_a_letter_whose_deadline_has_passed_warns_and_dispatch_asks_for_force(isolated_home):
+    env: dict[str, str] = {}
     late = "2023-03-01T08:00:00+07:00"
     drafted = followup("draft", DIRECTIVE, env=env, now=late)
     assert drafted.returncode == 0, drafted.stderr

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from serving import Api, followup_serve
+
 ROOT = Path(__file__).resolve().parents[2]
 BUILT = ("pyproject.toml", "README.md", "LICENSE", "followup", "flows")  # what the wheel is built from
 DIRECTIVE = "2023-child-protection"
@@ -55,13 +57,18 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return env_dir / "bin"
 
 
-def followup(bin_dir: Path, *args: str, cwd: Path, lang: str = "en") -> subprocess.CompletedProcess[str]:
-    """The installed command, with none of the suite's settings (nor its PYTHONPATH); English unless asked."""
+def environment(lang: str = "en") -> dict[str, str]:
+    """None of the suite's settings (nor its PYTHONPATH); English unless asked."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FOLLOWUP_", "PREFECT_", "PYTHON"))}
     if lang:
         env["FOLLOWUP_LANGUAGE"] = lang
+    return {**env, "COLUMNS": "200"}
+
+
+def followup(bin_dir: Path, *args: str, cwd: Path, lang: str = "en") -> subprocess.CompletedProcess[str]:
+    """The installed command."""
     return subprocess.run([bin_dir / "followup", *args], capture_output=True, text=True, cwd=cwd,
-                          env={**env, "COLUMNS": "200"}, timeout=300)  # fmt: skip
+                          env=environment(lang), timeout=300)  # fmt: skip
 
 
 def test_check_and_init_work_from_the_wheel(installed: Path, tmp_path: Path):
@@ -108,10 +115,21 @@ def test_check_and_init_work_from_the_wheel(installed: Path, tmp_path: Path):
     assert followup(installed, "check", cwd=office).returncode == 0
 
 
-def test_a_flow_runs_from_the_wheel(installed: Path, tmp_path: Path):
-    """flows/ ships in the wheel, and Prefect's server starts from the installed environment (the demo, which
-    plays every flow, takes a minute more: the same from source in test_cli)."""
+def test_the_demo_and_a_served_flow_run_from_the_wheel(installed: Path, tmp_path: Path):
+    """The README's first command works from the wheel (no Prefect server standing: its jobs run directly);
+    flows/ ships in it, and `followup serve` starts Prefect's server from the installed environment, on which
+    a command of the same folder runs its flow."""
+    demo = followup(installed, "demo", cwd=tmp_path)
+    assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-3000:]
+    assert "36 sent" in demo.stdout and "Answers sent: 6." in demo.stdout and "Traceback" not in demo.stderr
+    assert (tmp_path / "var" / "demo" / "reports" / DIRECTIVE / "2023-H1").is_dir()
+
     assert followup(installed, "init", "office", cwd=tmp_path).returncode == 0
-    planned = followup(installed, "dispatch", DIRECTIVE, "--dry-run", cwd=tmp_path / "office")
-    assert planned.returncode == 0, planned.stdout[-3000:] + planned.stderr[-3000:]
-    assert "36 planned" in planned.stdout and "Traceback" not in planned.stderr
+    office = tmp_path / "office"
+    with followup_serve(environment(), tmp_path / "serve.log", [str(installed / "followup")], cwd=office):
+        ui = (tmp_path / "serve.log").read_text().split("Prefect UI: ", 1)[1].split()[0]
+        planned = followup(installed, "dispatch", DIRECTIVE, "--dry-run", cwd=office)
+        assert planned.returncode == 0, planned.stdout[-3000:] + planned.stderr[-3000:]
+        assert "36 planned" in planned.stdout and "Traceback" not in planned.stderr
+        [run] = Api(f"{ui}/api").flow_runs("dispatch")
+        assert run["state_type"] == "COMPLETED" and run["parameters"]["dry_run"] is True

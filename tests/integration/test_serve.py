@@ -10,13 +10,10 @@ from __future__ import annotations
 import json
 import mailbox
 import os
-import signal
 import subprocess
 import sys
 import time
-import urllib.request
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +25,7 @@ from followup.domain.config import load_config
 from followup.settings import DEFAULTS, Settings
 from followup.simulation import play_units
 
+from serving import FOLLOWUP, Api, followup_serve, gone, wait_for
 from smtp_server import Sink, smtp_sink
 
 pytestmark = pytest.mark.prefect
@@ -36,58 +34,7 @@ DIRECTIVE = "2023-child-protection"
 DISPATCH_AT = "2023-02-06T08:00:00+07:00"
 COLLECT_AT = "2023-02-27T08:00:00+07:00"
 REPLYING = ("XA-CAOSON", "XA-CAMGIANG", "P-GDDT")  # their replies wait in the inbox
-FOLLOWUP = [sys.executable, "-m", "followup"]
-TERMINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 SOURCE = Path(__file__).resolve().parents[2]  # what the subprocesses import
-
-
-# --------------------------------------------------------------------------- the server's REST API
-
-
-class Api:
-    def __init__(self, url: str):
-        self.url = url.rstrip("/")
-
-    def call(self, method: str, path: str, body: Any = None) -> Any:
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(
-            f"{self.url}{path}", data=data, method=method, headers={"Content-Type": "application/json"}
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return json.loads(response.read() or b"null")
-
-    def deployment(self, flow: str, name: str = "followup") -> dict[str, Any]:
-        return self.call("GET", f"/deployments/name/{flow}/{name}")
-
-    def start_run(self, flow: str, parameters: dict[str, Any] | None = None) -> str:
-        """What the UI's "Quick run" / "Custom run" does: a run of the deployment, picked up by its server."""
-        deployment = self.deployment(flow)
-        run = self.call("POST", f"/deployments/{deployment['id']}/create_flow_run", {"parameters": parameters or {}})
-        return run["id"]
-
-    def wait_run(self, run_id: str, timeout: float = 120) -> dict[str, Any]:
-        return wait_for(lambda: self._finished(run_id), timeout, f"flow run {run_id} to finish")
-
-    def _finished(self, run_id: str) -> dict[str, Any] | None:
-        run = self.call("GET", f"/flow_runs/{run_id}")
-        return run if run["state_type"] in TERMINAL else None
-
-
-def wait_for(probe: Callable[[], Any], timeout: float, what: str, every: float = 0.25) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := probe():
-            return value
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-
-
-def gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    return False
 
 
 # --------------------------------------------------------------------------- the world
@@ -129,25 +76,6 @@ def followup_env(home: Path, **extra: str) -> dict[str, str]:
         **extra,
     )
     return env
-
-
-@contextmanager
-def followup_serve(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """`followup serve` until it says it serves; stopped as the clerk stops it (Ctrl-C) on the way out."""
-    with log.open("wb") as out:
-        process = subprocess.Popen([*FOLLOWUP, "serve"], env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        wait_for(lambda: "Serving" in log.read_text() or process.poll() is not None, 180, "followup serve to start")
-        assert process.poll() is None, log.read_text()
-        yield process
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(60)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
 
 
 # --------------------------------------------------------------------------- the tests
@@ -208,7 +136,8 @@ def arrived(sink: Sink, units: tuple[str, ...]) -> None:
 
 
 def test_serve_starts_a_local_server_with_its_ui_that_dies_with_it(isolated_home: Path):
-    """Without PREFECT_API_URL: a local server, its UI printed; killing serve outright leaves no server."""
+    """Without PREFECT_API_URL: a local server, its UI printed, the data folder's commands recorded in it;
+    killing serve outright leaves no server."""
     env = followup_env(isolated_home)
     log = isolated_home / "serve.log"
     isolated_home.mkdir(parents=True, exist_ok=True)
@@ -221,13 +150,12 @@ def test_serve_starts_a_local_server_with_its_ui_that_dies_with_it(isolated_home
         assert standing["api_url"] == f"{ui}/api" and standing["pid"] == serve.pid
         assert Api(f"{ui}/api").deployment("collect")["schedules"]
 
-        # another command of the same data folder uses this server rather than a temporary one
-        status = subprocess.run(
-            [sys.executable, "-c", "import os, followup.cli as c, followup.settings as s;"
-             "c._prefect_env(s.Settings()); print(os.environ.get('PREFECT_API_URL'))"],
-            env=env, capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
-        assert status.stdout.strip() == f"{ui}/api", status.stderr
+        # a command of the same data folder runs its job as a flow on this server: the UI shows it
+        collected = subprocess.run([*FOLLOWUP, "collect"], env=env, capture_output=True, text=True, timeout=120)
+        assert collected.returncode == 0, collected.stderr
+        runs = Api(f"{ui}/api").flow_runs("collect")  # the scheduler's own runs are listed too, to come
+        [run] = [r for r in runs if r["parameters"] == {"attended": True}]
+        assert run["state_type"] == "COMPLETED"
 
         serve.kill()  # SIGKILL: no chance to clean up
         serve.wait()

@@ -98,3 +98,18 @@ def test_a_standing_server_left_by_a_killed_serve_is_not_used(tmp_path: Path):
     (tmp_path / STANDING_FILE).write_text(json.dumps({"api_url": "x", "pid": 2**22 + 7}), encoding="utf-8")
     assert standing_server(tmp_path) is None  # no such process
     assert standing_server(tmp_path / "nowhere") is None
+
+
+@pytest.mark.parametrize("name", sorted(serving.FLOWS))
+def test_a_flow_takes_its_jobs_parameters_so_a_command_runs_either(name):
+    """A command runs ``jobs.<name>`` directly, or ``flows.<name>.<name>_flow`` where a Prefect server stands,
+    with the same keyword arguments: the flow has the job's parameters, and ``attended``."""
+    import importlib
+    import inspect
+
+    from followup import jobs
+
+    flow = getattr(importlib.import_module(f"flows.{name}"), f"{name}_flow")
+    job = inspect.signature(getattr(jobs, name)).parameters
+    assert list(job)[0] == "app" and "connect_retries" in job
+    assert set(inspect.signature(flow.fn).parameters) == set(job) - {"app", "connect_retries"} | {"attended"}
