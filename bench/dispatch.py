@@ -8,7 +8,8 @@
 2. BASELINE – the exact messages the product produced, sent with a raw ``smtplib.SMTP`` loop over one
    connection to the same sink (the floor: what the SMTP round trips + sink cost on their own).
 3. DISTRICT – the real CLI (``followup dispatch 2023-child-protection``) on the built-in 36-unit
-   configuration as a subprocess, Prefect's ephemeral server included; cold and warm PREFECT_HOME.
+   configuration as a subprocess on a fresh data folder, as the clerk runs it with no Prefect server standing
+   (the job runs directly; a standing server adds Prefect's import and records: see bench/report.py).
 4. PROFILE  – cProfile of one product run (untimed; it also captures the message bytes for 2).
 
 The sink (bench/smtp_sink.py, aiosmtpd, counts and discards) runs in its own process: the machine has 2
@@ -244,7 +245,7 @@ def baseline_run(port: int, messages: list[tuple[str, list[str], bytes]]) -> flo
 # --------------------------------------------------------------------------- the real district via the CLI
 
 
-def district_run(sink_url: str, work: Path, prefect_home: Path | None) -> float:
+def district_run(sink_url: str, work: Path) -> float:
     from followup.settings import DEFAULTS
 
     home = Path(tempfile.mkdtemp(prefix="home-", dir=work))
@@ -255,8 +256,6 @@ def district_run(sink_url: str, work: Path, prefect_home: Path | None) -> float:
         FOLLOWUP_SMTP_URL=sink_url,
         FOLLOWUP_NOW=NOW,
     )
-    if prefect_home is not None:
-        env["PREFECT_HOME"] = str(prefect_home)  # else the CLI puts a fresh one in FOLLOWUP_HOME/prefect
     t0 = time.perf_counter()
     done = subprocess.run(
         [str(PYTHON.parent / "followup"), "dispatch", DIRECTIVE],
@@ -337,7 +336,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--units", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--skip-district", action="store_true", help="skip the CLI/Prefect runs")
+    parser.add_argument("--skip-district", action="store_true", help="skip the CLI runs")
     parser.add_argument("--skip-profile", action="store_true", help="capture without cProfile")
     parser.add_argument("--top", type=int, default=15)
     args = parser.parse_args()
@@ -423,19 +422,14 @@ def main() -> int:
 
         # ---------------------------------------------------------------- real district via the CLI
         if not args.skip_district:
-            cold, warm = [], []
-            shared = work / "prefect-shared"
-            district_run(sink.url, work, shared)  # warm-up: creates the shared PREFECT_HOME
+            runs = []
             for r in range(args.repeat):
-                cold.append(district_run(sink.url, work, None))
-                warm.append(district_run(sink.url, work, shared))
-                print(f"  district run {r + 1}: cold {cold[-1]:.2f} s, warm {warm[-1]:.2f} s", flush=True)
+                runs.append(district_run(sink.url, work))
+                print(f"  district run {r + 1}: {runs[-1]:.2f} s", flush=True)
             results.update(
                 district_units=36,
-                district_cold_s=[round(x, 2) for x in cold],
-                district_warm_s=[round(x, 2) for x in warm],
-                district_cold_median_s=round(median(cold), 2),
-                district_warm_median_s=round(median(warm), 2),
+                district_s=[round(x, 2) for x in runs],
+                district_median_s=round(median(runs), 2),
                 district_goal_s=10,
             )
 
@@ -454,11 +448,7 @@ def main() -> int:
             f"/ {results['baseline_sink_cpu_median_s']:.2f}"
         )
         if not args.skip_district:
-            print(f"{'district CLI, 36 units, cold PREFECT_HOME':44s} {results['district_cold_median_s']:9.2f}")
-            print(
-                f"{'district CLI, 36 units, warm PREFECT_HOME':44s} {results['district_warm_median_s']:9.2f}"
-                "   (goal <= 10 s)"
-            )
+            print(f"{'district CLI, 36 units':44s} {results['district_median_s']:9.2f}   (goal <= 10 s)")
         if stats is not None:
             rows = breakdown(stats)
             results["profile_total_s"] = round(capture_s, 2)
