@@ -1,5 +1,5 @@
-"""The command line: what the clerk types. Each command translates its input, calls a service or a flow,
-and prints; no rule lives here.
+"""The command line: what the clerk types. Each command translates its input, calls a service or a job (as
+its Prefect flow where a Prefect server stands), and prints; no rule lives here.
 
 No traceback reaches the clerk: a dead server, a bad URL or a broken file is one line saying what failed
 and what to check (``--debug`` shows the traceback). Ctrl-C stops a run after the message in flight.

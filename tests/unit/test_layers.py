@@ -45,6 +45,8 @@ def test_the_contracts_hold() -> None:
         ("followup/services/status.py", "import prefect", "never imports Prefect"),
         ("followup/storage/files.py", "import followup.services.status", "Layers"),
         ("followup/mail/urls.py", "import flows.collect", "Only the CLI starts flows"),
+        ("followup/services/report.py", "import followup.jobs", "Layers"),  # a service under the jobs
+        ("followup/jobs.py", "import prefect", "never imports Prefect"),  # a command without a server
     ],
 )
 def test_a_breach_is_named(tree: Path, module: str, line: str, contract: str) -> None:
