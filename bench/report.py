@@ -40,7 +40,6 @@ import platform
 import pstats
 import resource
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -435,23 +434,11 @@ def district(work: Path, repeat: int, profile: bool) -> dict:
 def served_reports(followup: str, env: dict, home: Path, repeat: int) -> list[float]:
     """The same command while `followup serve` stands for the data folder: it runs as a Prefect flow, recorded
     in the UI (Prefect's import and engine, and the server's own CPU on the same machine)."""
-    log = home / "serve.log"
-    with log.open("wb") as out:
-        serve = subprocess.Popen([followup, "serve"], env=env, cwd=home, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 180
-        while "Serving" not in log.read_text(errors="replace"):
-            if serve.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"followup serve did not start:\n{log.read_text(errors='replace')[-2000:]}")
-            time.sleep(0.2)
+    sys.path.insert(0, str(ROOT / "tests"))  # serving.py: serve started and stopped as the clerk does
+    from serving import followup_serve
+
+    with followup_serve(env, home / "serve.log", [followup], cwd=home):
         return [cli([followup, "report", DIRECTIVE, "--period", PERIOD], env, home) for _ in range(repeat)]
-    finally:
-        serve.send_signal(signal.SIGINT)
-        try:
-            serve.wait(60)
-        except subprocess.TimeoutExpired:
-            serve.kill()
-            serve.wait()
 
 
 DISTRICT_BREAKDOWN = [
