@@ -522,8 +522,13 @@ def remind(
             product.clock.end_of(as_of)
         except ValueError as exc:
             raise Stop(str(exc)) from None
+    from followup.services.remind import IssuedElsewhere
+
     with _stoppable(), console.status(_("Reminding…")):
-        report = runner.run("remind", as_of=as_of, dry_run=dry_run)
+        try:
+            report = runner.run("remind", as_of=as_of, dry_run=dry_run)
+        except IssuedElsewhere as exc:
+            raise Stop(str(exc), code=1) from None
     _print_remind(report, product)
     raise typer.Exit(report.exit_code)
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from followup.domain.config import Config, nfc
 from followup.domain.states import Delivery, MessageKind, MessageStatus
+from followup.i18n import N_, _
 from followup.mail.compose import Attachment, Inline, Outgoing, compose, digest
 from followup.mail.sender import Sender, SendFailure, ServerUnavailable
 from followup.mail.templates import MailBody, render
@@ -34,7 +35,7 @@ CLAIM_BATCH = 16
 
 Prepared = tuple[Outgoing, bytes, str]  # the message, its bytes, their SHA-256
 #: The detail of a message this run left to another run that holds it (two runs at once).
-OTHER_RUN = "sent or being sent by another run"
+OTHER_RUN = N_("sent or being sent by another run")
 
 
 @dataclass(frozen=True)
@@ -196,14 +197,14 @@ def deliver(
                 if progress:
                     progress(outcome)
                 fill()
-            for _, future in pending:
+            for _message, future in pending:
                 future.cancel()
     finally:  # claimed and perhaps composed, not sent (stopped, or the server went away): free them for the next run
         unsent = [m for m, _ in pending if id(m) not in tried] + list(claimed)
         if unsent:
             _release_all(uow, unsent)
     outcomes += [
-        Outcome(m.unit_code or "", Delivery.WAITING, OTHER_RUN if id(m) in elsewhere else "")
+        Outcome(m.unit_code or "", Delivery.WAITING, _(OTHER_RUN) if id(m) in elsewhere else "")
         for m in queue
         if id(m) not in tried
     ]

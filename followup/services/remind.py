@@ -31,6 +31,7 @@ from followup.domain.reminders import (
 )
 from followup.domain.states import Delivery, MessageKind, MessageStatus
 from followup.domain.tracking import OWING
+from followup.i18n import _
 from followup.mail.compose import Attachment, Outgoing, tracking_tag
 from followup.mail.sender import Sender
 from followup.mail.templates import EscalationMail, LateSlot, ReminderItem, ReminderMail
@@ -198,6 +199,10 @@ def _day_prefix(day: dt.date) -> str:
     return f"{day:%Y%m%d}."
 
 
+class IssuedElsewhere(RuntimeError):
+    """Two runs of remind at once both issued the same follow-up letter: the later one gives way and stops."""
+
+
 @dataclass(frozen=True)
 class IssuedLetter:
     units: tuple[str, ...]
@@ -244,7 +249,12 @@ def issue_follow_up(
     if not uow.repo.add_unique(row):  # another run issued it this very moment
         uow.rollback()
         path.unlink(missing_ok=True)
-        raise RuntimeError(f"the công văn đôn đốc of {requirement.code} {late.period} was issued by another run")
+        raise IssuedElsewhere(
+            _(
+                "The công văn đôn đốc of {requirement} {period} was issued by another run of remind at this very "
+                "moment; run remind again: it sends what is left."
+            ).format(requirement=requirement.code, period=late.period)
+        )
     uow.commit()
     return IssuedLetter(late.units, number.id, number.label, str(path), (directive.code, requirement.code, late.period))
 

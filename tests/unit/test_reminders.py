@@ -32,7 +32,7 @@ from followup.domain.states import Source
 from followup.forms.identity import read_identity
 from followup.services.dispatch import dispatch
 from followup.services.interpret import Interpreter
-from followup.services.remind import RemindReport, decide, remind
+from followup.services.remind import IssuedElsewhere, RemindReport, decide, issue_follow_up, remind
 from followup.services.store import store_message
 from followup.settings import DEFAULTS
 from followup.storage.models import IssuedNumber, OutgoingMessage, Reminder, Submission
@@ -517,6 +517,25 @@ def test_a_dry_run_says_what_would_go_out_and_records_nothing(tmp_path: Path, co
     assert "công văn đôn đốc: danh-sach-tre-em 2023" in {o.detail for o in report.outcomes}
     assert walk.rows(Reminder) == [] and len(walk.rows(IssuedNumber)) == 1
     assert {m.purpose for m in walk.rows(OutgoingMessage)} == {"directive"}
+
+
+def test_a_follow_up_letter_issued_twice_at_once_is_one_letter_and_the_later_run_says_so(
+    tmp_path: Path, config: Config
+):
+    """Two runs of remind at one moment both decide the same công văn đôn đốc: the one that records it second
+    gives way with a line for the clerk; its number goes back to the register and its file is removed."""
+    walk, documents = _dispatched_store(tmp_path, config, FIRST)
+    moment = at(d("27/02"), 7, 30)
+    walk.uow.clock = fixed_clock(config.tz, moment.isoformat())
+    with walk.uow:
+        [late] = decide(walk.uow, config, moment).letters
+        issue_follow_up(walk.uow, config, documents, late, moment)
+        with pytest.raises(IssuedElsewhere) as refused:
+            issue_follow_up(walk.uow, config, documents, late, moment)
+    assert f"{LIST} 2023" in str(refused.value) and "run remind again" in str(refused.value)
+    assert [(n.number, n.purpose) for n in walk.rows(IssuedNumber)] == [(1, "directive"), (2, "follow-up")]
+    assert [p.name for p in (documents / DIRECTIVE).glob("*đôn đốc*")] == ["Công văn số 2-UBND-LĐTBXH (đôn đốc).docx"]
+    assert len([r for r in walk.rows(Reminder) if r.step == "letter"]) == 1
 
 
 # --------------------------------------------------------------------------- schedules.yaml
