@@ -1,4 +1,4 @@
-"""LibreOffice at the edge: the letter to PDF, and a unit's .xls/.doc to .xlsx/.docx, when it is installed.
+"""LibreOffice at the edge: the letter to PDF, and a unit's .xls/.doc/.ods/.odt to .xlsx/.docx, when it is installed.
 
 Each conversion gets a throw-away profile, so conversions run while the clerk has LibreOffice open, and
 in parallel. Without ``soffice`` on PATH the callers get None and carry on (the .docx is then what is sent;
@@ -18,7 +18,9 @@ from followup.i18n import _
 
 PDF_TIMEOUT = 180  # seconds; a cold LibreOffice start with a fresh profile takes several
 PDF_SECONDS_PER_MIB = 600  # more for a long document: LibreOffice lays out a 10,000-row table for minutes
-LEGACY = {"xls": "xlsx", "doc": "docx"}
+#: What a unit may send that LibreOffice turns into the forms' own formats: the old Office formats, and
+#: OpenDocument (what LibreOffice itself saves).
+LEGACY = {"xls": "xlsx", "doc": "docx", "ods": "xlsx", "odt": "docx"}
 
 
 def pdf_timeout(source: Path) -> float:
@@ -80,7 +82,7 @@ def to_pdf(docx_path: Path, out_dir: Path, timeout: float = PDF_TIMEOUT) -> Path
 
 
 def convert_legacy(data: bytes, ext: str) -> bytes | None:
-    """.xls/.doc to .xlsx/.docx; None without LibreOffice or when it fails."""
+    """.xls/.doc/.ods/.odt to .xlsx/.docx; None without LibreOffice or when it fails."""
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / f"reply.{ext}"
         source.write_bytes(data)

@@ -3,9 +3,10 @@
 A commune sends its list renamed, without an extension, as an unnamed part of the message, in the old format
 under a new name, or packed in a .zip (a folder zipped on Windows or a Mac, with the system's own files in it).
 The bytes say what it is: a zip holding an Office Open XML package is a form, an OLE2 file with a Word or
-Excel stream an old-format document, any other zip an archive whose files are looked at one by one. Archives
-are opened within the limits that guard the forms themselves (size, entries, ratio), counted over archives
-packed inside archives, so a zip bomb comes back closed with the reason instead of being inflated.
+Excel stream an old-format document, a zip opening with an OpenDocument ``mimetype`` a LibreOffice document,
+any other zip an archive whose files are looked at one by one. Archives are opened within the limits that
+guard the forms themselves (size, entries, ratio), counted over archives packed inside archives, so a zip bomb
+comes back closed with the reason instead of being inflated.
 """
 
 from __future__ import annotations
@@ -35,12 +36,18 @@ _MB = 1024 * 1024
 _SYSTEM_FILE = re.compile(r"(^|/)(__MACOSX/|\._[^/]*$|~\$[^/]*$|\.DS_Store$|Thumbs\.db$|desktop\.ini$)", re.I)
 #: The stream that makes an OLE2 file a Word or an Excel document.
 _OLE_STREAMS = (("doc", "WordDocument"), ("xls", "Workbook"), ("xls", "Book"))
+#: The OpenDocument files a form comes back as from a unit that uses LibreOffice, by the ``mimetype`` entry
+#: that opens their zip.
+OPENDOCUMENT = {
+    b"application/vnd.oasis.opendocument.spreadsheet": "ods",
+    b"application/vnd.oasis.opendocument.text": "odt",
+}
 _ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, OSError, ValueError, EOFError)
 
 
 def file_type(data: bytes) -> str | None:
-    """What the bytes are: "xlsx", "docx", "xls", "doc" or "zip"; None for anything else (a scan, a photo, a
-    damaged file, an OpenDocument file), which is then known by its name only."""
+    """What the bytes are: "xlsx", "docx", "xls", "doc", "ods", "odt" or "zip"; None for anything else (a scan,
+    a photo, a damaged file, another OpenDocument file), which is then known by its name only."""
     if data.startswith(OLE2_MAGIC):
         found = {ext for ext, stream in _OLE_STREAMS if _has_stream(data, stream)}
         return found.pop() if len(found) == 1 else None  # both: a document embedding the other kind
@@ -48,10 +55,17 @@ def file_type(data: bytes) -> str | None:
         return None
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            names = set(zf.namelist())
+            infos = zf.infolist()
+            first = infos[0] if infos else None
+            mimetype = b""
+            if first and first.filename == "mimetype" and first.file_size < 100:  # one short line, never a bomb
+                mimetype = zf.read(first)
+            names = {i.filename for i in infos}
     except _ZIP_ERRORS:
         return None
-    if "mimetype" in names:  # OpenDocument, EPUB: a document of its own, not a folder of files
+    if mimetype:
+        return OPENDOCUMENT.get(mimetype.strip())
+    if "mimetype" in names:  # a drawing, an EPUB: a document of its own, not a folder of files
         return None
     return package_type(names) or "zip"
 

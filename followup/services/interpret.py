@@ -21,7 +21,7 @@ from followup.domain.states import IncomingStatus, SubmissionStatus
 from followup.domain.summaries import ListSummary, ReportSummary, summary_from_json
 from followup.forms.identity import UnreadableForm, read_identity
 from followup.forms.problems import FormProblem, problem_record
-from followup.forms.recognize import unpack
+from followup.forms.recognize import OPENDOCUMENT, unpack
 from followup.forms.registry import KINDS, kind_for_extension, kind_of
 from followup.forms.review import Verdict, cross_check
 from followup.i18n import _
@@ -182,9 +182,10 @@ class Interpreter:
         if ext in LEGACY:
             converted = convert_legacy(data, ext)
             if converted is None:
+                kind = "OpenDocument" if ext in OPENDOCUMENT.values() else "cũ"  # LibreOffice's own is not old
                 return self.unreadable(
                     incoming, file, texts, evidence, force, ext,
-                    f'Tệp "{file.name}" ở định dạng cũ (.{ext}); vui lòng lưu thành .{LEGACY[ext]} rồi gửi lại.',
+                    f'Tệp "{file.name}" ở định dạng {kind} (.{ext}); vui lòng lưu thành .{LEGACY[ext]} rồi gửi lại.',
                 )  # fmt: skip
             data, ext = converted, LEGACY[ext]
         if kind_for_extension(ext) is None:

@@ -64,6 +64,8 @@ _MIME = {
     "pdf": "application/pdf",
     "xls": "application/vnd.ms-excel",
     "doc": "application/msword",
+    "ods": "application/vnd.oasis.opendocument.spreadsheet",
+    "odt": "application/vnd.oasis.opendocument.text",
     "eml": "message/rfc822",
 }
 _ATTR_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$&+-.^_`|~")

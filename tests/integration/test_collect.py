@@ -242,7 +242,7 @@ def by_unit(session: Session) -> dict[str | None, list[Submission]]:
 
 
 def libreoffice(data: bytes, name: str, to: str, tmp: Path) -> bytes:
-    """``data`` opened and saved again by LibreOffice as ``to`` (xlsx, xls, docx, doc)."""
+    """``data`` opened and saved again by LibreOffice as ``to`` (xlsx, xls, ods, docx, doc, odt)."""
     assert SOFFICE is not None
     work = tmp / f"lo-{uuid.uuid4().hex[:6]}"
     (work / "in").mkdir(parents=True)
@@ -737,6 +737,59 @@ def test_an_old_format_file_without_libreoffice_is_answered_asking_for_xlsx_docx
     text = plain(sent.message)
     assert 'Tệp "Danh sách.xls" ở định dạng cũ (.xls); vui lòng lưu thành .xlsx rồi gửi lại.' in text
     assert 'Tệp "Báo cáo 6 tháng.doc" ở định dạng cũ (.doc); vui lòng lưu thành .docx rồi gửi lại.' in text
+
+
+@needs_libreoffice
+def test_an_opendocument_reply_is_converted_by_libreoffice(env: Env, tmp_path: Path) -> None:
+    """A commune that works in LibreOffice saves the list as .ods and the report as .odt."""
+    kids = children(4, "ods")
+    list_name, filled = env.filled_list("XA-CAOSON", kids)
+    report_name, blank = env.sent.form("XA-CAOSON", H1)
+    values = simulate.plausible_report_values("odt", requirement=env.config.directive(DIRECTIVE).requirement(H1))
+    ods = libreoffice(filled, "ds.xlsx", "ods", tmp_path)
+    odt = libreoffice(simulate.fill_periodic_report(blank, values), "bc.docx", "odt", tmp_path)
+    assert ods.startswith(b"PK\x03\x04") and b"application/vnd.oasis.opendocument.spreadsheet" in ods[:100]
+    files = [(list_name.replace(".xlsx", ".ods"), ods), (report_name.replace(".docx", ".odt"), odt)]
+    env.deliver(env.reply("XA-CAOSON", files, at("2023-02-10")))
+    _, result, answers = env.collect()
+    assert result.submissions == {"accepted": 2}
+    with env.session() as session:
+        the_list, the_report = submissions(session)
+        assert (the_list.unit_code, the_list.requirement_code, the_list.summary["rows"]) == ("XA-CAOSON", LIST, 4)
+        rows = session.scalars(
+            select(ChildRecord).where(ChildRecord.submission_id == the_list.id).order_by(ChildRecord.source_row)
+        )
+        assert [(r.name, r.birth_date) for r in rows] == [(k.name, k.birth_date) for k in kids]
+        assert (the_report.unit_code, the_report.requirement_code, the_report.period) == ("XA-CAOSON", H1, "2023-H1")
+        assert the_report.summary["values"] == values
+    text = plain(answers[0].message)
+    assert "ĐÃ TIẾP NHẬN" in text and "định dạng" not in text
+
+
+def test_an_opendocument_file_without_libreoffice_is_kept_and_the_unit_asked_for_xlsx_docx(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Known by its bytes though its name says nothing; what the unit sent stays stored as it came."""
+    monkeypatch.setattr("followup.documents.libreoffice.shutil.which", lambda *args, **kwargs: None)
+    sent = {
+        name: simulate.archive(
+            [("mimetype", f"application/vnd.oasis.opendocument.{kind}".encode()), ("content.xml", b"<x/>")]
+        )
+        for name, kind in (("Danh sach tre em", "spreadsheet"), ("Bao cao 6 thang", "text"))
+    }
+    env.deliver(env.reply("XA-CAOSON", list(sent.items()), at("2023-02-10")))
+    _, result, answers = env.collect()
+    assert result.submissions == {"rejected": 2}
+    with env.session() as session:
+        kept = {s.attachment_name: Path(s.attachment_path or "") for s in submissions(session)}
+    assert {name: (path.suffix, path.read_bytes()) for name, path in kept.items()} == {
+        "Danh sach tre em": (".ods", sent["Danh sach tre em"]),
+        "Bao cao 6 thang": (".odt", sent["Bao cao 6 thang"]),
+    }
+    [answer_] = answers
+    text = plain(answer_.message)
+    assert 'Tệp "Danh sach tre em" ở định dạng OpenDocument (.ods); vui lòng lưu thành .xlsx rồi gửi lại.' in text
+    assert 'Tệp "Bao cao 6 thang" ở định dạng OpenDocument (.odt); vui lòng lưu thành .docx rồi gửi lại.' in text
 
 
 # =========================================================================== 5. by hand

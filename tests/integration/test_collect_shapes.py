@@ -252,3 +252,26 @@ def test_an_old_format_list_is_converted_whatever_its_name_and_inside_a_zip(env:
         "XA-CAOSON": ("Danh sach", LIST, 4),
         "XA-VUMUON": (f"Ho so.zip{Z}{converted['XA-VUMUON'][0]}", LIST, 4),
     }
+
+
+@needs_libreoffice
+def test_an_opendocument_form_is_converted_whatever_its_name_label_or_archive(env: Env, tmp_path: Path) -> None:
+    _, data = env.filled_list("XA-CAOSON", children(4, "XA-CAOSON"))
+    ods = libreoffice(data, "ds.xlsx", "ods", tmp_path)
+    report_name, blank = env.sent.form("XA-VUMUON", H1)
+    values = simulate.plausible_report_values(
+        5, requirement=env.config.directive("2023-child-protection").requirement(H1)
+    )
+    odt_name = report_name.replace(".docx", ".odt")
+    odt = libreoffice(simulate.fill_periodic_report(blank, values), "bc.docx", "odt", tmp_path)
+    env.deliver(
+        # unnamed, and labelled as the workbook it is not
+        env.reply("XA-CAOSON", [Attached(ods, None, "", XLSX_TYPE)], at("2023-02-10")),
+        env.reply("XA-VUMUON", [("Ho so.zip", archive([(f"Ho so/{odt_name}", odt), *MAC_JUNK]))], at("2023-02-10")),
+    )
+    _, result, _ = env.collect()
+    assert result.submissions == {"accepted": 2}
+    with env.session() as session:
+        placed = {s.unit_code: (s.attachment_name, s.requirement_code, s.summary) for s in submissions(session)}
+    assert placed["XA-CAOSON"][:2] == ("tep-dinh-kem", LIST) and placed["XA-CAOSON"][2]["rows"] == 4
+    assert placed["XA-VUMUON"] == (f"Ho so.zip{Z}{odt_name}", H1, {"values": values})

@@ -80,9 +80,33 @@ def test_a_file_is_known_by_its_bytes(blank_list: bytes, blank_report: bytes) ->
     # a locked workbook (an OLE2 box around the encrypted package) and a Word file embedding an Excel sheet
     assert file_type(ole2("EncryptionInfo", "EncryptedPackage")) is None
     assert file_type(ole2("WordDocument", "Workbook")) is None
-    odt = archive([("mimetype", b"application/vnd.oasis.opendocument.text"), ("content.xml", b"<x/>")])
-    assert file_type(odt) is None  # an OpenDocument file is a document, not a folder to open
     assert looks_like_document(blank_list) and looks_like_document(ole2("Workbook")) and not looks_like_document(PDF)
+
+
+def opendocument(mimetype: bytes) -> bytes:
+    """An OpenDocument file reduced to what tells its kind: a zip whose first entry, ``mimetype``, names it."""
+    return archive([("mimetype", mimetype), ("META-INF/manifest.xml", b"<manifest/>"), ("content.xml", b"<x/>")])
+
+
+def test_an_opendocument_file_is_known_by_its_mimetype_entry(blank_list: bytes) -> None:
+    ods = opendocument(b"application/vnd.oasis.opendocument.spreadsheet")
+    odt = opendocument(b"application/vnd.oasis.opendocument.text")
+    assert file_type(ods) == "ods" and file_type(odt) == "odt"
+    assert looks_like_document(ods)  # read whatever the message part carrying it claims to be
+    # a document of its own, not a folder to open: a drawing or an e-book is no form, and stays closed
+    for other in (b"application/vnd.oasis.opendocument.graphics", b"application/epub+zip"):
+        assert file_type(opendocument(other)) is None
+    # the mimetype tells only when it opens the zip, as OpenDocument requires
+    assert (
+        file_type(archive([("content.xml", b"<x/>"), ("mimetype", b"application/vnd.oasis.opendocument.text")])) is None
+    )
+    found = unpack(archive([("Ho so/Danh sach.ods", ods), ("Ho so/Bao cao.odt", odt), ("Ho so/ds.xlsx", blank_list)]))
+    assert [(f.path, f.type, f.problem) for f in found] == [
+        (("Ho so/Danh sach.ods",), "ods", None),
+        (("Ho so/Bao cao.odt",), "odt", None),
+        (("Ho so/ds.xlsx",), "xlsx", None),
+    ]
+    assert [f.data for f in found] == [ods, odt, blank_list]
 
 
 def test_a_stream_name_in_the_contents_is_not_a_directory_entry() -> None:
