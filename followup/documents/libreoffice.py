@@ -20,7 +20,7 @@ PDF_TIMEOUT = 180  # seconds; a cold LibreOffice start with a fresh profile take
 PDF_SECONDS_PER_MIB = 600  # more for a long document: LibreOffice lays out a 10,000-row table for minutes
 #: What a unit may send that LibreOffice turns into the forms' own formats: the old Office formats, and
 #: OpenDocument (what LibreOffice itself saves).
-LEGACY = {"xls": "xlsx", "doc": "docx", "ods": "xlsx", "odt": "docx"}
+CONVERTIBLE = {"xls": "xlsx", "doc": "docx", "ods": "xlsx", "odt": "docx"}
 
 
 def pdf_timeout(source: Path) -> float:
@@ -81,13 +81,13 @@ def to_pdf(docx_path: Path, out_dir: Path, timeout: float = PDF_TIMEOUT) -> Path
     return pdf
 
 
-def convert_legacy(data: bytes, ext: str) -> bytes | None:
+def convert_to_ooxml(data: bytes, ext: str) -> bytes | None:
     """.xls/.doc/.ods/.odt to .xlsx/.docx; None without LibreOffice or when it fails."""
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / f"reply.{ext}"
         source.write_bytes(data)
         try:
-            out = _convert(source, LEGACY[ext], Path(tmp), 120)
+            out = _convert(source, CONVERTIBLE[ext], Path(tmp), 120)
         except (subprocess.SubprocessError, OSError):
             return None
         return out.read_bytes() if out else None

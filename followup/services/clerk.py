@@ -14,7 +14,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from followup.documents.annex import write_private
-from followup.documents.libreoffice import LEGACY, convert_legacy
+from followup.documents.libreoffice import CONVERTIBLE, convert_to_ooxml
 from followup.domain.config import Config
 from followup.domain.matching import Match
 from followup.domain.states import IncomingStatus, Source, SubmissionStatus
@@ -83,8 +83,16 @@ def assign(
     data = Path(waiting.attachment_path).read_bytes()
     name = waiting.attachment_name or "tep"
     ext = file_type(data) or (name.rsplit(".", 1)[-1].lower() if "." in name else "")
-    if ext in LEGACY:
-        data, ext = convert_legacy(data, ext) or data, LEGACY[ext]
+    if ext in CONVERTIBLE:
+        converted = convert_to_ooxml(data, ext)
+        if converted is None:
+            raise ValueError(
+                _(
+                    "reply #{n} is a .{ext} file that LibreOffice could not convert (is it installed?); ask the unit "
+                    "for .{wanted}, or set the reply aside with --reject"
+                ).format(n=submission_id, ext=ext, wanted=CONVERTIBLE[ext])
+            )
+        data, ext = converted, CONVERTIBLE[ext]
     found = Match(directive, requirement, period, unit, (*waiting.evidence, "assigned by the clerk"))
     waiting.status = SubmissionStatus.ASSIGNED
     waiting.reason = _("assigned by the clerk to {unit} {requirement} {period}").format(

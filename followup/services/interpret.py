@@ -12,7 +12,7 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from followup.documents.libreoffice import LEGACY, convert_legacy
+from followup.documents.libreoffice import CONVERTIBLE, convert_to_ooxml
 from followup.domain.config import Config
 from followup.domain.identity import FormIdentity
 from followup.domain.matching import Known, Match, NoMatch, agreed_unit, match, message_evidence
@@ -179,15 +179,16 @@ class Interpreter:
         texts = evidence_texts(evidence)
         sent = known or file.ext  # what the unit sent
         data, ext = file.data, sent  # ext: what is read, once an old format is converted
-        if ext in LEGACY:
-            converted = convert_legacy(data, ext)
+        if ext in CONVERTIBLE:
+            converted = convert_to_ooxml(data, ext)
             if converted is None:
                 kind = "OpenDocument" if ext in OPENDOCUMENT.values() else "cũ"  # LibreOffice's own is not old
+                wanted = CONVERTIBLE[ext]
                 return self.unreadable(
                     incoming, file, texts, evidence, force, ext,
-                    f'Tệp "{file.name}" ở định dạng {kind} (.{ext}); vui lòng lưu thành .{LEGACY[ext]} rồi gửi lại.',
+                    f'Tệp "{file.name}" ở định dạng {kind} (.{ext}); vui lòng lưu thành .{wanted} rồi gửi lại.',
                 )  # fmt: skip
-            data, ext = converted, LEGACY[ext]
+            data, ext = converted, CONVERTIBLE[ext]
         if kind_for_extension(ext) is None:
             reason = _("no machine-readable form (.xlsx/.docx) in this file")
             unit = agreed_unit(evidence)
@@ -359,7 +360,7 @@ class Interpreter:
         message_vi: str,
     ) -> Submission:
         unit = force.unit if force else agreed_unit(evidence)
-        kind = LEGACY.get(ext, ext)
+        kind = CONVERTIBLE.get(ext, ext)
         slot = (force.directive, force.requirement, force.period) if force else self.hint(unit, kind, evidence)
         status, reason = (SubmissionStatus.REJECTED, None)
         if not unit:

@@ -506,6 +506,37 @@ def test_the_clerk_assigns_a_triaged_reply_and_the_unit_is_answered(
     assert {u.unit: u.state for u in slot.units}["XA-LUCBINH"] == "on_time"
 
 
+def test_a_triaged_opendocument_file_that_cannot_be_converted_is_named_to_the_clerk_and_keeps_waiting(
+    uow: UnitOfWork, config: Config, outbox: dict[str, bytes], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stranger's .ods, read where LibreOffice is not installed: it waits in triage; assigning it tells the
+    clerk what to do instead of reading LibreOffice's own format as a workbook."""
+    import zipfile
+
+    monkeypatch.setenv("PATH", str(tmp_path))  # no soffice
+    package = io.BytesIO()
+    with zipfile.ZipFile(package, "w") as ods:
+        ods.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet", zipfile.ZIP_STORED)
+        ods.writestr("content.xml", "<office:document-content/>")
+    raw = simulate.reply_email(
+        outbox["XA-LUCBINH"], [("danh sach.ods", package.getvalue())], date=at("2023-02-13"), from_addr=STRANGER,
+        threading=False, keep_tag=False, quote_subject=False,
+    )  # fmt: skip
+    uow.clock = fixed_clock(config.tz, COLLECT_AT)
+    with uow:
+        store_message(uow, raw, Source.IMAP)
+        Interpreter(uow, config).process_stored()
+        [(waiting, _)] = clerk.waiting_in_triage(uow)
+        waiting_id = waiting.id
+    with (
+        uow,
+        pytest.raises(ValueError, match=r"is a \.ods file that LibreOffice could not convert.*ask the unit for \.xlsx"),
+    ):
+        clerk.assign(uow, config, waiting_id, "XA-LUCBINH", DIRECTIVE, LIST, "2023")
+    with uow:
+        assert [s.id for s, _ in clerk.waiting_in_triage(uow)] == [waiting_id]
+
+
 def test_the_clerk_sets_a_reply_aside_and_only_waiting_replies_can_be_decided(
     uow: UnitOfWork, config: Config, outbox: dict[str, bytes]
 ) -> None:
