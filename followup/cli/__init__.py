@@ -210,17 +210,20 @@ class _Jobs:
         return flow(**params, attended=True)
 
 
-def _jobs(settings: Settings | None = None) -> _Jobs:
-    """The product for a command that runs a job, and the Prefect server that records it, if one stands."""
+def _jobs(product: App | None = None) -> _Jobs:
+    """The product for a command that runs a job (``product``, when the command has loaded it already), and
+    the Prefect server that records it, if one stands."""
     from flows.server import standing_server
 
-    settings = settings or Settings()
+    product = product or _product()
+    settings = product.settings
     _check_mail_urls(settings)  # a mistyped option is told at once
-    server = os.environ.get("PREFECT_API_URL") or standing_server(_prefect_home(settings))
+    if named := os.environ.get("PREFECT_API_URL"):
+        _standing_server_answers()  # a discovered one has just answered
+    server = named or standing_server(_prefect_home(settings))
     if server:
         _prefect_env(settings, server)
-        _standing_server_answers()
-    return _Jobs(_product(settings), server)
+    return _Jobs(product, server)
 
 
 def _check_mail_urls(settings: Settings) -> None:
@@ -446,7 +449,7 @@ def dispatch(
     except UnknownUnits as exc:
         raise Stop(str(exc)) from None
     _passed_deadlines(product, d, unit, force=force or dry_run)  # refused before anything is sent
-    runner = _jobs(product.settings)
+    runner = _jobs(product)
     with _stoppable(), _progress(_("Sending"), None if dry_run else total):
         try:
             report = runner.run(
